@@ -1,0 +1,29 @@
+package ingest
+
+// Clip describes one input clip: where its media is, its label and its split.
+// Dataset readers only produce clips; every later stage reads this description.
+type Clip struct {
+	ID        string `json:"clip_id"`
+	Path      string `json:"path"`                 // media file holding video (and audio unless AudioPath is set)
+	AudioPath string `json:"audio_path,omitempty"` // optional separate audio file (e.g. CREMA-D AudioWAV)
+	Label     int    `json:"label"`                // index into Dataset.Labels
+	Split     string `json:"split"`                // "train", "val", "test" or "" when the reader assigns none
+	Source    string `json:"source"`               // dataset name: "cremad", "vggsound", "manifest", ...
+}
+
+// Rejected is a listed clip that cannot be processed before any media is opened
+// (unknown label, missing file, malformed row); it ends in failures.jsonl.
+type Rejected struct {
+	ClipID string `json:"clip_id"`
+	Path   string `json:"path"`
+	Reason string `json:"error"`
+}
+
+// Dataset is what a reader returns: the label names (index = label id), the clips to
+// extract and the rows that were rejected up front.
+type Dataset struct {
+	Name     string
+	Labels   []string
+	Clips    []Clip
+	Rejected []Rejected
+}
