@@ -1,0 +1,167 @@
+package attribution
+
+import (
+	"fmt"
+	"math"
+)
+
+// Norm selects how an attribution vector is pooled to a scalar.
+type Norm int
+
+const (
+	// L2 pools with the Euclidean norm (the default).
+	L2 Norm = iota
+	// L1 pools with the sum of absolute values.
+	L1
+)
+
+// ParseNorm maps "l2" or "l1" to a Norm.
+func ParseNorm(s string) (Norm, error) {
+	switch s {
+	case "", "l2", "L2":
+		return L2, nil
+	case "l1", "L1":
+		return L1, nil
+	}
+	return L2, fmt.Errorf("attribution: unknown norm %q (use l2 or l1)", s)
+}
+
+// String returns "l2" or "l1".
+func (n Norm) String() string {
+	if n == L1 {
+		return "l1"
+	}
+	return "l2"
+}
+
+// GradInput returns the Grad×Input attribution ∂f_c/∂e_m ⊙ e_m per modality.
+func GradInput(h Head, e [Modalities][]float64, c int) [Modalities][]float64 {
+	var g [Modalities][]float64
+	for m := range g {
+		g[m] = make([]float64, len(e[m]))
+	}
+	h.ClassGrad(g, e, c)
+	for m := range g {
+		for i := range g[m] {
+			g[m][i] *= e[m][i]
+		}
+	}
+	return g
+}
+
+// GradFunc evaluates a scalar function and its gradient at x; grad has len(x).
+type GradFunc func(x []float64, grad []float64) (float64, error)
+
+// IntegratedGradients approximates IG_i = (x_i − b_i)·∫₀¹ ∂f/∂x_i(b + t(x−b)) dt
+// with the midpoint rule over steps points. Completeness holds up to the
+// quadrature error: Σ_i IG_i ≈ f(x) − f(b).
+func IntegratedGradients(f GradFunc, x, baseline []float64, steps int) ([]float64, error) {
+	if len(x) != len(baseline) {
+		panic("attribution: x and baseline differ in length")
+	}
+	if steps < 1 {
+		return nil, fmt.Errorf("attribution: IG needs at least 1 step, got %d", steps)
+	}
+	avg := make([]float64, len(x))
+	pt := make([]float64, len(x))
+	grad := make([]float64, len(x))
+	for k := 0; k < steps; k++ {
+		t := (float64(k) + 0.5) / float64(steps)
+		for i := range x {
+			pt[i] = baseline[i] + t*(x[i]-baseline[i])
+		}
+		if _, err := f(pt, grad); err != nil {
+			return nil, err
+		}
+		for i, g := range grad {
+			avg[i] += g
+		}
+	}
+	for i := range avg {
+		avg[i] *= (x[i] - baseline[i]) / float64(steps)
+	}
+	return avg, nil
+}
+
+// HeadIG runs Integrated Gradients of f_c on the concatenated embeddings of
+// a head, from baseline to e, and returns it split per modality.
+func HeadIG(h Head, e, baseline [Modalities][]float64, c, steps int) ([Modalities][]float64, error) {
+	d := h.Dims()
+	x := append(append([]float64(nil), e[0]...), e[1]...)
+	b := append(append([]float64(nil), baseline[0]...), baseline[1]...)
+	var g [Modalities][]float64
+	logits := make([]float64, h.Classes())
+	f := func(p, grad []float64) (float64, error) {
+		in := [Modalities][]float64{p[:d[0]], p[d[0]:]}
+		g[0], g[1] = grad[:d[0]], grad[d[0]:]
+		h.ClassGrad(g, in, c)
+		return h.Logits(logits, in)[c], nil
+	}
+	ig, err := IntegratedGradients(f, x, b, steps)
+	if err != nil {
+		return [Modalities][]float64{}, err
+	}
+	return [Modalities][]float64{ig[:d[0]], ig[d[0]:]}, nil
+}
+
+// Pool reduces each modality's attribution vector to a scalar.
+func Pool(a [Modalities][]float64, n Norm) [Modalities]float64 {
+	var out [Modalities]float64
+	for m, v := range a {
+		s := 0.0
+		for _, x := range v {
+			if n == L1 {
+				s += math.Abs(x)
+			} else {
+				s += x * x
+			}
+		}
+		if n == L2 {
+			s = math.Sqrt(s)
+		}
+		out[m] = s
+	}
+	return out
+}
+
+// Shares normalises pooled attributions to shares that sum to 1; all-zero
+// attributions give equal shares.
+func Shares(a [Modalities]float64) [Modalities]float64 {
+	t := 0.0
+	for _, x := range a {
+		t += x
+	}
+	var s [Modalities]float64
+	for m, x := range a {
+		if t == 0 {
+			s[m] = 1 / float64(Modalities)
+		} else {
+			s[m] = x / t
+		}
+	}
+	return s
+}
+
+// Penalty is the regularizer Σ_m |s_m − r_m| for shares s and targets r.
+func Penalty(s, r [Modalities]float64) float64 {
+	p := 0.0
+	for m := range s {
+		p += math.Abs(s[m] - r[m])
+	}
+	return p
+}
+
+// Probe returns the logits of the head with every modality except m zeroed:
+// the unimodal probe of branch m inside a fusion model.
+func Probe(dst []float64, h Head, m int, e []float64) []float64 {
+	var in [Modalities][]float64
+	d := h.Dims()
+	for k := range in {
+		if k == m {
+			in[k] = e
+		} else {
+			in[k] = make([]float64, d[k])
+		}
+	}
+	return h.Logits(dst, in)
+}

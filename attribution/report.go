@@ -1,0 +1,143 @@
+package attribution
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// ClipShares is one clip's attribution result.
+type ClipShares struct {
+	ClipID    string
+	Label     int
+	Predicted int
+	// Class is the class whose logit was attributed.
+	Class  int
+	Shares [Modalities]float64
+}
+
+// Summary aggregates shares over clips.
+type Summary struct {
+	Method     string     `json:"method"`
+	Norm       string     `json:"norm"`
+	Clips      int        `json:"clips"`
+	MeanAudio  float64    `json:"mean_audio_share"`
+	MeanVideo  float64    `json:"mean_video_share"`
+	StdAudio   float64    `json:"std_audio_share"`
+	StdVideo   float64    `json:"std_video_share"`
+	PerClass   []Category `json:"per_class"`
+	Accuracy   float64    `json:"accuracy"`
+	Extra      any        `json:"extra,omitempty"`
+	SharesFile string     `json:"shares_file"`
+}
+
+// Category is the mean audio share of the clips of one true class.
+type Category struct {
+	Label     int     `json:"label"`
+	Name      string  `json:"name,omitempty"`
+	Clips     int     `json:"clips"`
+	MeanAudio float64 `json:"mean_audio_share"`
+}
+
+// MeanStd returns the mean and the population standard deviation of xs.
+func MeanStd(xs []float64) (mean, std float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		std += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(xs)))
+}
+
+// Summarize aggregates per-clip shares; labels names classes (may be nil).
+func Summarize(rows []ClipShares, labels []string, method string, norm Norm) Summary {
+	a := make([]float64, len(rows))
+	v := make([]float64, len(rows))
+	correct := 0
+	byClass := map[int][]float64{}
+	maxLabel := len(labels) - 1
+	for i, r := range rows {
+		a[i], v[i] = r.Shares[0], r.Shares[1]
+		if r.Predicted == r.Label {
+			correct++
+		}
+		byClass[r.Label] = append(byClass[r.Label], r.Shares[0])
+		if r.Label > maxLabel {
+			maxLabel = r.Label
+		}
+	}
+	s := Summary{Method: method, Norm: norm.String(), Clips: len(rows)}
+	s.MeanAudio, s.StdAudio = MeanStd(a)
+	s.MeanVideo, s.StdVideo = MeanStd(v)
+	if len(rows) > 0 {
+		s.Accuracy = float64(correct) / float64(len(rows))
+	}
+	for c := 0; c <= maxLabel; c++ {
+		cat := Category{Label: c, Clips: len(byClass[c])}
+		if c < len(labels) {
+			cat.Name = labels[c]
+		}
+		cat.MeanAudio, _ = MeanStd(byClass[c])
+		s.PerClass = append(s.PerClass, cat)
+	}
+	return s
+}
+
+// WriteReport writes dir/shares.csv (clip_id,label,predicted,class,audio_share,video_share)
+// and dir/summary.json, each through a temporary file renamed into place.
+func WriteReport(dir string, rows []ClipShares, s Summary) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("attribution: report dir %s: %w", dir, err)
+	}
+	csvPath := filepath.Join(dir, "shares.csv")
+	s.SharesFile = "shares.csv"
+	err := writeAtomic(csvPath, func(f *os.File) error {
+		w := csv.NewWriter(f)
+		_ = w.Write([]string{"clip_id", "label", "predicted", "class", "audio_share", "video_share"})
+		for _, r := range rows {
+			_ = w.Write([]string{r.ClipID, strconv.Itoa(r.Label), strconv.Itoa(r.Predicted), strconv.Itoa(r.Class),
+				strconv.FormatFloat(r.Shares[0], 'g', 8, 64), strconv.FormatFloat(r.Shares[1], 'g', 8, 64)})
+		}
+		w.Flush()
+		return w.Error()
+	})
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dir, "summary.json"), func(f *os.File) error {
+		enc := json.NewEncoder(f)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	})
+}
+
+func writeAtomic(path string, fill func(*os.File) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("attribution: write %s: %w", path, err)
+	}
+	if err = fill(f); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("attribution: write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package train
+
+import (
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// benchShapes are the `tiny` preset's shapes, or CREMA-D's OGM-GE shapes
+// with AVB_BENCH_SHAPE=cremad (bench/train_step.sh uses the same switch).
+func benchShapes() (audio, frames []int) {
+	if os.Getenv("AVB_BENCH_SHAPE") == "cremad" {
+		return []int{257, 188}, []int{1, 224, 224, 3}
+	}
+	return []int{40, 100}, []int{3, 32, 32, 3}
+}
+
+// benchStep times one training step (forward, backward, SGD) of the small
+// model at batch 32.
+func benchStep(b *testing.B, mode string) {
+	as, fs := benchShapes()
+	const batch, classes = 32, 6
+	c := DefaultConfig()
+	c.Mode = mode
+	s := specFromConfig(&c, classes, as, fs)
+	s.dt = tensor.Float32
+	m := newModel(s, 1)
+	n, err := buildNet(m, batch, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt := newOptimizer(&c, n.used)
+	r := rand.New(rand.NewPCG(1, 2))
+	audio := make([]float32, batch*prod(as))
+	frames := make([]float32, batch*fs[0]*3*fs[1]*fs[2])
+	for i := range audio {
+		audio[i] = float32(r.NormFloat64())
+	}
+	for i := range frames {
+		frames[i] = float32(r.NormFloat64())
+	}
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = i % classes
+	}
+	grads := make([][]float32, len(n.grads))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := n.feed(inputs{audio: audio, frames: frames, labels: labels, n: batch}); err != nil {
+			b.Fatal(err)
+		}
+		if err := n.run(); err != nil {
+			b.Fatal(err)
+		}
+		for k, g := range n.grads {
+			grads[k] = g.Value().Data().([]float32)
+		}
+		opt.step(n.used, grads)
+	}
+}
+
+func BenchmarkStepConcat(b *testing.B)  { benchStep(b, ModeConcat) }
+func BenchmarkStepAttrReg(b *testing.B) { benchStep(b, ModeAttrReg) }

@@ -1,0 +1,178 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// gradCase builds a float64 model on fixed inputs.
+type gradCase struct {
+	head       string
+	toEncoders bool
+	predicted  bool
+}
+
+func (c gradCase) String() string {
+	return fmt.Sprintf("%s/enc=%v/pred=%v", c.head, c.toEncoders, c.predicted)
+}
+
+const (
+	gcBatch   = 3
+	gcClasses = 3
+	gcEmbed   = 4
+)
+
+var (
+	gcAudio = []int{8, 8}
+	gcFrame = []int{2, 8, 8, 3}
+)
+
+func gcSpec(c gradCase, penaltyOnly bool) spec {
+	return spec{mode: ModeAttrReg, arch: ModelSmall, head: c.head, embed: gcEmbed, classes: gcClasses,
+		audioShape: gcAudio, frameShape: gcFrame, dt: tensor.Float64, lambda: 1,
+		target: [2]float64{0.3, 0.7}, predicted: c.predicted, toEncoders: c.toEncoders, penaltyOnly: penaltyOnly}
+}
+
+// gcInputs are deterministic inputs shared with penalty_reference.py.
+func gcInputs() inputs {
+	a := make([]float64, gcBatch*gcAudio[0]*gcAudio[1])
+	for j := range a {
+		a[j] = math.Sin(1.7*float64(j)+0.3) + 0.5*math.Cos(0.013*float64(j*j%97))
+	}
+	f := make([]float64, gcBatch*gcFrame[0]*3*gcFrame[1]*gcFrame[2])
+	for j := range f {
+		f[j] = math.Cos(2.3*float64(j)+0.1) + 0.3*math.Sin(0.021*float64(j*j%89))
+	}
+	return inputs{audio: a, frames: f, labels: []int{0, 2, 1}, n: gcBatch}
+}
+
+// setFixedWeights gives parameter p (in order) w[j] = s·sin(12.9898·j + 78.233·p + 0.5),
+// s = 1/sqrt(fan-in) for weights, 0.1 for biases plus 0.05 (as penalty_reference.py).
+func setFixedWeights(m *model) {
+	for pi, p := range m.params {
+		d := p.t.Data().([]float64)
+		s := 0.1
+		if sh := p.t.Shape(); len(sh) == 4 {
+			s = 1 / math.Sqrt(float64(sh[1]*sh[2]*sh[3]))
+		} else if len(sh) == 2 {
+			s = 1 / math.Sqrt(float64(sh[0]))
+		}
+		for j := range d {
+			d[j] = s * math.Sin(12.9898*float64(j)+78.233*float64(pi)+0.5)
+			if len(p.t.Shape()) == 1 {
+				d[j] += 0.05
+			}
+		}
+	}
+}
+
+func buildGradCase(t *testing.T, c gradCase, penaltyOnly bool) *net {
+	t.Helper()
+	m := newModel(gcSpec(c, penaltyOnly), 1)
+	n, err := buildNet(m, gcBatch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setFixedWeights(m)
+	if err := n.feed(gcInputs()); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (n *net) lossAt() float64 {
+	if err := n.run(); err != nil {
+		panic(err)
+	}
+	return scalar64(n.loss)
+}
+
+var gradCases = []gradCase{
+	{HeadConcat, true, false}, {HeadConcat, false, false}, {HeadConcat, true, true},
+	{HeadSum, true, false}, {HeadSum, false, true},
+	{HeadMLP, true, false}, {HeadMLP, false, false}, {HeadMLP, true, true},
+}
+
+// TestPenaltyGradFiniteDifferences checks the penalty's gradient w.r.t.
+// every parameter against central differences in float64; with the
+// stop-gradient the encoders must get exactly zero.
+func TestPenaltyGradFiniteDifferences(t *testing.T) {
+	for _, c := range gradCases {
+		t.Run(c.String(), func(t *testing.T) {
+			n := buildGradCase(t, c, true)
+			n.lossAt()
+			reached := map[string]bool{}
+			for i, p := range n.gradParams {
+				reached[p.name] = true
+				g := values64(n.grads[i])
+				d := p.t.Data().([]float64)
+				for _, j := range probeIndices(len(d)) {
+					fd := centralDiff(n, d, j)
+					checkClose(t, p.name, j, g[j], fd, 1e-6, 1e-9)
+				}
+			}
+			// Parameters the penalty does not reach must have no effect on it.
+			for _, p := range n.used {
+				if reached[p.name] {
+					continue
+				}
+				if p.group != groupHead && !c.toEncoders {
+					continue // reached in value, cut by the stop-gradient
+				}
+				d := p.t.Data().([]float64)
+				if fd := centralDiff(n, d, 0); math.Abs(fd) > 1e-9 {
+					t.Errorf("%s: penalty depends on it (%g) but gets no gradient", p.name, fd)
+				}
+			}
+		})
+	}
+}
+
+// TestLossGradFiniteDifferences checks CE + λ·penalty gradients, including
+// the encoders (convolutions, pooling, frame mean), against central differences.
+func TestLossGradFiniteDifferences(t *testing.T) {
+	for _, c := range []gradCase{{HeadConcat, true, false}, {HeadMLP, true, true}} {
+		n := buildGradCase(t, c, false)
+		n.lossAt()
+		for i, p := range n.gradParams {
+			g := values64(n.grads[i])
+			d := p.t.Data().([]float64)
+			for _, j := range probeIndices(len(d)) {
+				checkClose(t, c.String()+" "+p.name, j, g[j], centralDiff(n, d, j), 1e-6, 1e-9)
+			}
+		}
+	}
+}
+
+func probeIndices(n int) []int {
+	if n <= 6 {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	return []int{0, 1, n / 3, n / 2, (2 * n) / 3, n - 1}
+}
+
+func centralDiff(n *net, d []float64, j int) float64 {
+	const h = 1e-6
+	orig := d[j]
+	d[j] = orig + h
+	up := n.lossAt()
+	d[j] = orig - h
+	down := n.lossAt()
+	d[j] = orig
+	n.lossAt()
+	return (up - down) / (2 * h)
+}
+
+func checkClose(t *testing.T, name string, j int, got, want, rel, abs float64) {
+	t.Helper()
+	if math.Abs(got-want) > rel*math.Max(math.Abs(got), math.Abs(want))+abs {
+		t.Errorf("%s[%d]: gradient %.12g, reference %.12g", name, j, got, want)
+	}
+}

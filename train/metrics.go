@@ -1,0 +1,211 @@
+package train
+
+import (
+	"math"
+	"sort"
+
+	"github.com/avbalance/avbalance/attribution"
+)
+
+// Metrics are one split's results after an epoch (or an evaluation).
+//
+// Shares are Grad×Input shares on the embeddings (class and norm as
+// configured; unimodal runs report 1 for their modality). ProbeAudio and
+// ProbeVideo are the accuracies of the head with the other modality's
+// embedding set to zero; for unimodal runs they equal Accuracy for the used
+// modality and 0 for the other.
+type Metrics struct {
+	Epoch         int       `json:"epoch"`
+	Split         string    `json:"split"`
+	Clips         int       `json:"clips"`
+	Loss          float64   `json:"loss"`
+	CE            float64   `json:"ce"`
+	Penalty       float64   `json:"penalty"`
+	Accuracy      float64   `json:"accuracy"`
+	MAP           float64   `json:"map"`
+	AudioShare    float64   `json:"audio_share"`
+	AudioShareStd float64   `json:"audio_share_std"`
+	VideoShare    float64   `json:"video_share"`
+	VideoShareStd float64   `json:"video_share_std"`
+	ProbeAudio    float64   `json:"probe_audio_acc"`
+	ProbeVideo    float64   `json:"probe_video_acc"`
+	PerClass      []float64 `json:"per_class_acc"`
+	Seconds       float64   `json:"seconds"`
+}
+
+// accum gathers per-sample results of a pass.
+type accum struct {
+	s       *spec
+	labels  []int
+	probs   [][]float64
+	ce, pen float64
+	shares  [2][]float64
+	probe   [2]int
+	correct int
+}
+
+// add records the first n rows of a batch given its logits and embeddings
+// (row-major [B,K] and [B,E]) and a float64 snapshot of the head.
+func (a *accum) add(h attribution.Head, logits []float64, emb [2][]float64, labels []int, n int) {
+	s := a.s
+	k := s.classes
+	var e [2][]float64
+	buf := make([]float64, k)
+	for i := 0; i < n; i++ {
+		y := labels[i]
+		row := logits[i*k : (i+1)*k]
+		p := softmax(append([]float64(nil), row...))
+		a.probs = append(a.probs, p)
+		a.labels = append(a.labels, y)
+		a.ce -= math.Log(math.Max(p[y], 1e-300))
+		pred := argmax(p)
+		if pred == y {
+			a.correct++
+		}
+		if !s.fusion() {
+			m := 0
+			if !s.useAudio() {
+				m = 1
+			}
+			a.shares[m] = append(a.shares[m], 1)
+			a.shares[1-m] = append(a.shares[1-m], 0)
+			if pred == y {
+				a.probe[m]++
+			}
+			continue
+		}
+		for m := range e {
+			d := len(emb[m]) / len(labels)
+			e[m] = emb[m][i*d : (i+1)*d]
+			if argmax(attribution.Probe(buf, h, m, e[m])) == y {
+				a.probe[m]++
+			}
+		}
+		c := y
+		if s.predicted {
+			c = pred
+		}
+		sh := attribution.Shares(attribution.Pool(attribution.GradInput(h, e, c), s.norm))
+		a.pen += attribution.Penalty(sh, s.target)
+		a.shares[0] = append(a.shares[0], sh[0])
+		a.shares[1] = append(a.shares[1], sh[1])
+	}
+}
+
+func (a *accum) metrics(epoch int, split string, seconds float64) Metrics {
+	n := len(a.labels)
+	m := Metrics{Epoch: epoch, Split: split, Clips: n, Seconds: seconds}
+	if n == 0 {
+		return m
+	}
+	m.CE = a.ce / float64(n)
+	m.Penalty = a.pen / float64(n)
+	m.Loss = m.CE + a.s.lambda*m.Penalty
+	m.Accuracy = float64(a.correct) / float64(n)
+	m.ProbeAudio = float64(a.probe[0]) / float64(n)
+	m.ProbeVideo = float64(a.probe[1]) / float64(n)
+	m.AudioShare, m.AudioShareStd = attribution.MeanStd(a.shares[0])
+	m.VideoShare, m.VideoShareStd = attribution.MeanStd(a.shares[1])
+	m.MAP = macroAP(a.probs, a.labels, a.s.classes)
+	right := make([]int, a.s.classes)
+	count := make([]int, a.s.classes)
+	for i, y := range a.labels {
+		count[y]++
+		if argmax(a.probs[i]) == y {
+			right[y]++
+		}
+	}
+	m.PerClass = make([]float64, a.s.classes)
+	for c := range count {
+		if count[c] > 0 {
+			m.PerClass[c] = float64(right[c]) / float64(count[c])
+		}
+	}
+	return m
+}
+
+// macroAP is the mean over classes with at least one positive of the
+// one-vs-rest average precision (sklearn's definition: Σ_k P@k·rel_k / #pos,
+// ties broken by sample order).
+func macroAP(probs [][]float64, labels []int, classes int) float64 {
+	idx := make([]int, len(labels))
+	total, used := 0.0, 0
+	for c := 0; c < classes; c++ {
+		pos := 0
+		for i := range idx {
+			idx[i] = i
+			if labels[i] == c {
+				pos++
+			}
+		}
+		if pos == 0 {
+			continue
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]][c] > probs[idx[b]][c] })
+		hits, ap := 0, 0.0
+		for k, i := range idx {
+			if labels[i] == c {
+				hits++
+				ap += float64(hits) / float64(k+1)
+			}
+		}
+		total += ap / float64(pos)
+		used++
+	}
+	if used == 0 {
+		return 0
+	}
+	return total / float64(used)
+}
+
+func argmax(x []float64) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// attrHead snapshots the model's fusion head in float64 (nil for unimodal).
+func (m *model) attrHead() attribution.Head {
+	if !m.spec.fusion() {
+		return nil
+	}
+	mat := func(name string) [][]float64 {
+		p := m.byName[name]
+		s := p.t.Shape()
+		v := tensorValues(p)
+		out := make([][]float64, s[0])
+		for i := range out {
+			out[i] = v[i*s[1] : (i+1)*s[1]]
+		}
+		return out
+	}
+	vec := func(name string) []float64 { return tensorValues(m.byName[name]) }
+	switch m.spec.head {
+	case HeadSum:
+		return &attribution.Sum{W: [2][][]float64{mat("head.audio.w"), mat("head.video.w")},
+			B: [2][]float64{vec("head.audio.b"), vec("head.video.b")}}
+	case HeadMLP:
+		return &attribution.MLP{W1: [2][][]float64{mat("head.audio.fc1.w"), mat("head.video.fc1.w")},
+			B1: vec("head.fc1.b"), W2: mat("head.fc2.w"), B2: vec("head.fc2.b")}
+	default:
+		return &attribution.Linear{W: [2][][]float64{mat("head.audio.w"), mat("head.video.w")}, B: vec("head.b")}
+	}
+}
+
+func tensorValues(p *param) []float64 {
+	switch d := p.t.Data().(type) {
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	case []float64:
+		return append([]float64(nil), d...)
+	}
+	return nil
+}

@@ -1,0 +1,441 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/avbalance/avbalance/attribution"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Parameter groups.
+const (
+	groupAudio = iota // audio encoder
+	groupVideo        // video encoder
+	groupHead         // fusion head
+)
+
+// spec fixes a model's architecture and loss.
+type spec struct {
+	mode, arch, head string
+	embed, classes   int
+	audioShape       []int // [F,T]
+	frameShape       []int // [N,H,W,3]
+	dt               tensor.Dtype
+
+	lambda     float64
+	target     [2]float64
+	predicted  bool
+	norm       attribution.Norm
+	toEncoders bool
+	// penaltyOnly makes the training loss the penalty alone (gradient tests).
+	penaltyOnly bool
+}
+
+func (s *spec) useAudio() bool { return s.mode != ModeVideo }
+func (s *spec) useVideo() bool { return s.mode != ModeAudio }
+func (s *spec) fusion() bool   { return s.useAudio() && s.useVideo() }
+
+func specFromConfig(c *Config, classes int, audioShape, frameShape []int) spec {
+	norm, _ := attribution.ParseNorm(c.AttrNorm)
+	s := spec{mode: c.Mode, arch: c.Model, head: c.Head, embed: c.Embed, classes: classes,
+		audioShape: audioShape, frameShape: frameShape, dt: tensor.Float32,
+		target: c.Target, predicted: c.AttrClass == ClassPredicted, norm: norm, toEncoders: c.PenaltyToEncoders}
+	if c.Mode == ModeAttrReg {
+		s.lambda = c.Lambda
+	}
+	return s
+}
+
+// param is one trainable tensor; its value is shared by every graph built
+// for the model, so optimizer updates are seen by all of them.
+type param struct {
+	name  string
+	group int
+	t     *tensor.Dense
+}
+
+// model owns the parameters; graphs (net) are built over them.
+type model struct {
+	spec   spec
+	params []*param
+	byName map[string]*param
+	rng    *rand.Rand // initialisation only
+	// bn holds the running statistics of the training graph's batch norms.
+	bn map[string]*G.BatchNormOp
+}
+
+func newModel(s spec, seed uint64) *model {
+	return &model{spec: s, byName: map[string]*param{}, rng: rand.New(rand.NewPCG(seed, 0x5eed)),
+		bn: map[string]*G.BatchNormOp{}}
+}
+
+// net is one compiled graph over the model.
+type net struct {
+	m      *model
+	g      *G.ExprGraph
+	vm     G.VM
+	batch  int
+	train  bool
+	audio  *G.Node // [B,1,F,T]
+	frames *G.Node // [B·N,3,H,W]
+	onehot *G.Node // [B,K] true classes
+	weight *G.Node // [B] per-sample loss weights (sum 1, 0 for padding)
+
+	emb    [2]*G.Node // [B,E] each; nil when the modality is unused
+	logits *G.Node
+	ce     *G.Node
+	pen    *G.Node
+	loss   *G.Node
+
+	nodes      []*G.Node // parameter nodes, in order of params
+	used       []*param
+	grads      G.Nodes  // gradient of loss w.r.t. gradParams
+	gradParams []*param // used, or what the penalty reaches when penaltyOnly
+	bnOps      map[string]*G.BatchNormOp
+}
+
+// builder creates parameter nodes and layers on one graph.
+type builder struct {
+	n *net
+}
+
+func (b *builder) param(name string, group int, shape []int, init func(data []float64)) *G.Node {
+	m := b.n.m
+	p, ok := m.byName[name]
+	if !ok {
+		vals := make([]float64, prod(shape))
+		init(vals)
+		t := tensor.New(tensor.Of(m.spec.dt), tensor.WithShape(shape...))
+		switch d := t.Data().(type) {
+		case []float32:
+			for i, v := range vals {
+				d[i] = float32(v)
+			}
+		case []float64:
+			copy(d, vals)
+		}
+		p = &param{name: name, group: group, t: t}
+		m.params = append(m.params, p)
+		m.byName[name] = p
+	}
+	node := G.NewTensor(b.n.g, m.spec.dt, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(p.t))
+	b.n.nodes = append(b.n.nodes, node)
+	b.n.used = append(b.n.used, p)
+	return node
+}
+
+func (b *builder) normal(std float64) func([]float64) {
+	return func(d []float64) {
+		for i := range d {
+			d[i] = b.n.m.rng.NormFloat64() * std
+		}
+	}
+}
+
+func (b *builder) uniform(bound float64) func([]float64) {
+	return func(d []float64) {
+		for i := range d {
+			d[i] = (2*b.n.m.rng.Float64() - 1) * bound
+		}
+	}
+}
+
+func constant(v float64) func([]float64) {
+	return func(d []float64) {
+		for i := range d {
+			d[i] = v
+		}
+	}
+}
+
+func (b *builder) scalar(v float64) *G.Node {
+	if b.n.m.spec.dt == tensor.Float32 {
+		return G.NewConstant(float32(v))
+	}
+	return G.NewConstant(v)
+}
+
+// conv is a k×k convolution (He-normal init) with an optional bias.
+func (b *builder) conv(name string, group int, x *G.Node, cout, k, stride, pad int, bias bool) *G.Node {
+	cin := x.Shape()[1]
+	w := b.param(name+".w", group, []int{cout, cin, k, k}, b.normal(math.Sqrt(2/float64(cin*k*k))))
+	y := must(G.Conv2d(x, w, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride}, []int{1, 1}))
+	if bias {
+		bv := b.param(name+".b", group, []int{cout}, constant(0))
+		y = must(G.BroadcastAdd(y, bv, nil, []byte{0, 2, 3}))
+	}
+	return y
+}
+
+func (b *builder) batchNorm(name string, group int, x *G.Node) *G.Node {
+	c := x.Shape()[1]
+	scale := b.param(name+".gamma", group, []int{1, c, 1, 1}, constant(1))
+	shift := b.param(name+".beta", group, []int{1, c, 1, 1}, constant(0))
+	y, _, _, op, err := G.BatchNorm(x, scale, shift, 0.1, 1e-5)
+	if err != nil {
+		panic(err)
+	}
+	// The first graph built owns the running statistics (the training graph
+	// when training); later graphs copy them before use (syncBN).
+	if _, ok := b.n.m.bn[name]; !ok {
+		b.n.m.bn[name] = op
+	}
+	if !b.n.train {
+		op.SetTraining(false)
+	}
+	b.n.bnOps[name] = op
+	return y
+}
+
+// globalAvgPool is Reshape+Mean: GlobalAveragePool2D has no gradient.
+func globalAvgPool(x *G.Node) *G.Node {
+	s := x.Shape()
+	r := must(G.Reshape(x, tensor.Shape{s[0], s[1], s[2] * s[3]}))
+	return must(G.Mean(r, 2))
+}
+
+// smallEncoder: four 3×3 stride-2 convolutions (16, 32, 64, embed channels)
+// with bias and ReLU, then global average pooling.
+func (b *builder) smallEncoder(prefix string, group int, x *G.Node) *G.Node {
+	chans := []int{16, 32, 64, b.n.m.spec.embed}
+	for i, c := range chans {
+		x = must(G.Rectify(b.conv(fmt.Sprintf("%s.conv%d", prefix, i), group, x, c, 3, 2, 1, true)))
+	}
+	return globalAvgPool(x)
+}
+
+// resnet18 is torchvision's ResNet-18 trunk (7×7/2 stem, 3×3/2 max-pool,
+// 2+2+2+2 basic blocks of 64–512 channels) with global average pooling.
+func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
+	x = b.conv(prefix+".stem", group, x, 64, 7, 2, 3, false)
+	x = must(G.Rectify(b.batchNorm(prefix+".stem.bn", group, x)))
+	x = must(G.MaxPool2D(x, tensor.Shape{3, 3}, []int{1, 1}, []int{2, 2}))
+	for li, c := range []int{64, 128, 256, 512} {
+		for bi := 0; bi < 2; bi++ {
+			stride := 1
+			if li > 0 && bi == 0 {
+				stride = 2
+			}
+			name := fmt.Sprintf("%s.layer%d.%d", prefix, li+1, bi)
+			y := b.conv(name+".conv1", group, x, c, 3, stride, 1, false)
+			y = must(G.Rectify(b.batchNorm(name+".bn1", group, y)))
+			y = b.conv(name+".conv2", group, y, c, 3, 1, 1, false)
+			y = b.batchNorm(name+".bn2", group, y)
+			short := x
+			if stride != 1 || x.Shape()[1] != c {
+				short = b.conv(name+".down", group, x, c, 1, stride, 0, false)
+				short = b.batchNorm(name+".down.bn", group, short)
+			}
+			x = must(G.Rectify(must(G.Add(y, short))))
+		}
+	}
+	return globalAvgPool(x)
+}
+
+func (b *builder) encoder(prefix string, group int, x *G.Node) *G.Node {
+	if b.n.m.spec.arch == ModelResNet18 {
+		return b.resnet18(prefix, group, x)
+	}
+	return b.smallEncoder(prefix, group, x)
+}
+
+func (b *builder) linear(name string, x *G.Node, out int) *G.Node {
+	in := x.Shape()[1]
+	w := b.param(name+".w", groupHead, []int{in, out}, b.uniform(1/math.Sqrt(float64(in))))
+	return must(G.Mul(x, w))
+}
+
+func (b *builder) bias(name string, x *G.Node, bound float64) *G.Node {
+	k := x.Shape()[1]
+	bv := b.param(name, groupHead, []int{k}, b.uniform(bound))
+	return must(G.BroadcastAdd(x, bv, nil, []byte{0}))
+}
+
+// headNodes are the head's parameter nodes needed for ∂f_c/∂e_m.
+type headNodes struct {
+	w  [2]*G.Node // concat/sum: per-modality weights [E_m,K]; mlp: fc1 weights [E_m,H]
+	w2 *G.Node    // mlp: fc2 weights [H,K]
+	z  *G.Node    // mlp: hidden pre-activation [B,H]
+}
+
+// head builds the logits of the fusion (or unimodal linear) head.
+func (b *builder) head(emb [2]*G.Node) (*G.Node, headNodes) {
+	s := b.n.m.spec
+	k := s.classes
+	var hn headNodes
+	if !s.fusion() {
+		e := emb[0]
+		if e == nil {
+			e = emb[1]
+		}
+		return b.bias("head.b", b.linear("head", e, k), 1/math.Sqrt(float64(e.Shape()[1]))), hn
+	}
+	fanIn := 1 / math.Sqrt(float64(emb[0].Shape()[1]+emb[1].Shape()[1]))
+	names := [2]string{"head.audio", "head.video"}
+	switch s.head {
+	case HeadMLP:
+		var z *G.Node
+		for m := range emb {
+			zm := b.linear(names[m]+".fc1", emb[m], s.embed)
+			hn.w[m] = b.n.nodes[len(b.n.nodes)-1]
+			if z == nil {
+				z = zm
+			} else {
+				z = must(G.Add(z, zm))
+			}
+		}
+		hn.z = b.bias("head.fc1.b", z, fanIn)
+		h := must(G.Rectify(hn.z))
+		lin := b.linear("head.fc2", h, k)
+		hn.w2 = b.n.nodes[len(b.n.nodes)-1]
+		return b.bias("head.fc2.b", lin, 1/math.Sqrt(float64(s.embed))), hn
+	default: // concat, sum
+		var parts [2]*G.Node
+		for m := range emb {
+			parts[m] = b.linear(names[m], emb[m], k)
+			hn.w[m] = b.n.nodes[len(b.n.nodes)-1]
+			if s.head == HeadSum {
+				parts[m] = b.bias(names[m]+".b", parts[m], 1/math.Sqrt(float64(emb[m].Shape()[1])))
+			}
+		}
+		logits := must(G.Add(parts[0], parts[1]))
+		if s.head == HeadConcat {
+			logits = b.bias("head.b", logits, fanIn)
+		}
+		return logits, hn
+	}
+}
+
+// classGrads builds ∂f_c/∂e_m as graph ops for the one-hot classes cls
+// ([B,K], no gradient): linear heads give cls·W_mᵀ (column c of W_m), the
+// MLP gives ((relu′(z) ⊙ cls·W2ᵀ)·W1_mᵀ).
+func (b *builder) classGrads(hn headNodes, cls *G.Node) (grads [2]*G.Node) {
+	if hn.w2 == nil {
+		for m := range grads {
+			grads[m] = must(G.Mul(cls, must(G.Transpose(hn.w[m]))))
+		}
+		return grads
+	}
+	mask := must(G.ApplyOp(reluMaskOp(), hn.z))
+	u := must(G.HadamardProd(mask, must(G.Mul(cls, must(G.Transpose(hn.w2))))))
+	for m := range grads {
+		grads[m] = must(G.Mul(u, must(G.Transpose(hn.w[m]))))
+	}
+	return grads
+}
+
+// pool reduces Grad×Input rows [B,E] to a_m [B]: sqrt(Σ A² + ε) or Σ|A|.
+func (b *builder) pool(a *G.Node) *G.Node {
+	if b.n.m.spec.norm == attribution.L1 {
+		return must(G.Sum(must(G.Abs(a)), 1))
+	}
+	return must(G.Sqrt(must(G.Add(must(G.Sum(must(G.Square(a)), 1)), b.scalar(penaltyEps)))))
+}
+
+// penaltyEps keeps the L2 pooling differentiable at 0 and the share
+// denominator positive: a = sqrt(Σ A² + ε), s_m = a_m / (Σ_k a_k + ε).
+const penaltyEps = 1e-12
+
+// buildNet compiles a graph for batch size batch. A training graph computes
+// the loss and its gradient w.r.t. every parameter in one Grad call.
+func buildNet(m *model, batch int, train bool) (n *net, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("train: building the %s/%s graph: %v", m.spec.arch, m.spec.mode, r)
+		}
+	}()
+	s := m.spec
+	n = &net{m: m, g: G.NewGraph(), batch: batch, train: train, bnOps: map[string]*G.BatchNormOp{}}
+	b := &builder{n: n}
+	if s.useAudio() {
+		n.audio = G.NewTensor(n.g, s.dt, 4, G.WithShape(batch, 1, s.audioShape[0], s.audioShape[1]), G.WithName("audio"))
+		n.emb[0] = b.encoder("audio", groupAudio, n.audio)
+	}
+	if s.useVideo() {
+		nf, h, w := s.frameShape[0], s.frameShape[1], s.frameShape[2]
+		n.frames = G.NewTensor(n.g, s.dt, 4, G.WithShape(batch*nf, 3, h, w), G.WithName("frames"))
+		e := b.encoder("video", groupVideo, n.frames)
+		if nf > 1 {
+			e = must(G.Mean(must(G.Reshape(e, tensor.Shape{batch, nf, e.Shape()[1]})), 1))
+		}
+		n.emb[1] = e
+	}
+	n.onehot = G.NewMatrix(n.g, s.dt, G.WithShape(batch, s.classes), G.WithName("onehot"))
+	withAttr := train && s.lambda > 0 && s.fusion()
+	logits, hn := b.head(n.emb)
+	var cg [2]*G.Node
+	if withAttr {
+		cls := n.onehot
+		if s.predicted {
+			cls = must(G.ApplyOp(argmaxOneHotOp(), logits))
+		}
+		cg = b.classGrads(hn, cls)
+	}
+	n.logits = logits
+	if !train {
+		return n, n.compile()
+	}
+	n.weight = G.NewVector(n.g, s.dt, G.WithShape(batch), G.WithName("weight"))
+	lsm := must(G.LogSoftMax(logits, 1))
+	nll := must(G.Neg(must(G.Sum(must(G.HadamardProd(n.onehot, lsm)), 1))))
+	n.ce = must(G.Sum(must(G.HadamardProd(n.weight, nll))))
+	n.loss = n.ce
+	if withAttr {
+		var a [2]*G.Node
+		for mm := range a {
+			e := n.emb[mm]
+			if !s.toEncoders {
+				e = must(G.ApplyOp(stopGradOp(), e))
+			}
+			a[mm] = b.pool(must(G.HadamardProd(cg[mm], e)))
+		}
+		tot := must(G.Add(must(G.Add(a[0], a[1])), b.scalar(penaltyEps)))
+		var r *G.Node
+		for mm := range a {
+			sh := must(G.HadamardDiv(a[mm], tot))
+			d := must(G.Abs(must(G.Sub(sh, b.scalar(s.target[mm])))))
+			if r == nil {
+				r = d
+			} else {
+				r = must(G.Add(r, d))
+			}
+		}
+		n.pen = must(G.Sum(must(G.HadamardProd(n.weight, r))))
+		n.loss = must(G.Add(n.ce, must(G.Mul(b.scalar(s.lambda), n.pen))))
+		if s.penaltyOnly {
+			n.loss = n.pen
+		}
+	}
+	wrt := n.nodes
+	n.gradParams = n.used
+	if s.penaltyOnly {
+		// The penalty reaches the head's weight matrices and, without the
+		// stop-gradient, the encoders; biases only shift logits.
+		wrt, n.gradParams = nil, nil
+		for i, p := range n.used {
+			if p.group == groupHead && len(p.t.Shape()) == 2 || p.group != groupHead && s.toEncoders {
+				wrt = append(wrt, n.nodes[i])
+				n.gradParams = append(n.gradParams, p)
+			}
+		}
+	}
+	if n.grads, err = G.Grad(n.loss, wrt...); err != nil {
+		return nil, fmt.Errorf("train: gradient of the %s loss: %w", s.mode, err)
+	}
+	return n, n.compile()
+}
+
+func (n *net) compile() error {
+	n.vm = G.NewTapeMachine(n.g)
+	return nil
+}
+
+func must(n *G.Node, err error) *G.Node {
+	if err != nil {
+		panic(err)
+	}
+	return n
+}

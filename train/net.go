@@ -1,0 +1,99 @@
+package train
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// inputs is one batch in the graph's dtype-independent form.
+type inputs struct {
+	audio  any // []float32 or []float64, [B,1,F,T]
+	frames any // [B·N,3,H,W]
+	labels []int
+	n      int // real rows; the rest is padding
+}
+
+func (n *net) dense(data any, shape tensor.Shape) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+}
+
+// feed binds a batch to the graph's inputs.
+func (n *net) feed(in inputs) error {
+	s := n.m.spec
+	if n.audio != nil {
+		if err := G.Let(n.audio, n.dense(in.audio, n.audio.Shape())); err != nil {
+			return err
+		}
+	}
+	if n.frames != nil {
+		if err := G.Let(n.frames, n.dense(in.frames, n.frames.Shape())); err != nil {
+			return err
+		}
+	}
+	oh := make([]float64, n.batch*s.classes)
+	w := make([]float64, n.batch)
+	for i := 0; i < in.n; i++ {
+		oh[i*s.classes+in.labels[i]] = 1
+		w[i] = 1 / float64(in.n)
+	}
+	if err := G.Let(n.onehot, n.dense(n.cast(oh), n.onehot.Shape())); err != nil {
+		return err
+	}
+	if n.weight != nil {
+		return G.Let(n.weight, n.dense(n.cast(w), n.weight.Shape()))
+	}
+	return nil
+}
+
+func (n *net) cast(x []float64) any {
+	if n.m.spec.dt == tensor.Float64 {
+		return x
+	}
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}
+
+// run executes the graph once (forward, and backward for training graphs).
+func (n *net) run() error {
+	defer n.vm.Reset()
+	if err := n.vm.RunAll(); err != nil {
+		return fmt.Errorf("train: running the %s graph: %w", n.m.spec.mode, err)
+	}
+	return nil
+}
+
+// values64 copies a node's value to float64.
+func values64(nd *G.Node) []float64 {
+	if nd == nil || nd.Value() == nil {
+		return nil
+	}
+	switch d := nd.Value().Data().(type) {
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	case []float64:
+		return append([]float64(nil), d...)
+	case float32:
+		return []float64{float64(d)}
+	case float64:
+		return []float64{d}
+	}
+	return nil
+}
+
+// scalar64 reads a scalar node (0 when absent).
+func scalar64(nd *G.Node) float64 {
+	v := values64(nd)
+	if len(v) == 0 {
+		return 0
+	}
+	return v[0]
+}

@@ -1,0 +1,85 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"github.com/avbalance/avbalance/features/shard"
+)
+
+// ShardSource reads every shard listed in an extraction folder's index.json
+// through memory-mapped readers.
+type ShardSource struct {
+	dir     string
+	labels  []string
+	readers []*shard.Reader
+	starts  []int // first global row of each reader, plus the total
+}
+
+// OpenShards opens dir/index.json and its shards. Close releases the maps.
+func OpenShards(dir string) (*ShardSource, error) {
+	ix, err := shard.ReadIndex(dir)
+	if err != nil {
+		return nil, fmt.Errorf("train: shards %s: %w", dir, err)
+	}
+	if len(ix.Shards) == 0 {
+		return nil, fmt.Errorf("train: shards %s: index.json lists no shards; run extract first", dir)
+	}
+	s := &ShardSource{dir: dir, labels: ix.Labels, starts: []int{0}}
+	for _, info := range ix.Shards {
+		r, err := shard.Open(filepath.Join(dir, info.File))
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("train: shards %s: %w", dir, err)
+		}
+		if len(s.readers) > 0 && (!slices.Equal(r.AudioShape(), s.readers[0].AudioShape()) ||
+			!slices.Equal(r.FrameShape(), s.readers[0].FrameShape())) {
+			r.Close()
+			s.Close()
+			return nil, fmt.Errorf("train: shards %s: %s has shapes %v/%v, %s has %v/%v", dir, info.File,
+				r.AudioShape(), r.FrameShape(), ix.Shards[0].File, s.readers[0].AudioShape(), s.readers[0].FrameShape())
+		}
+		s.readers = append(s.readers, r)
+		s.starts = append(s.starts, s.starts[len(s.starts)-1]+r.NumRows())
+	}
+	if len(s.labels) == 0 {
+		s.Close()
+		return nil, fmt.Errorf("train: shards %s: index.json has no labels", dir)
+	}
+	return s, nil
+}
+
+// Len implements Source.
+func (s *ShardSource) Len() int { return s.starts[len(s.starts)-1] }
+
+// AudioShape implements Source.
+func (s *ShardSource) AudioShape() []int { return s.readers[0].AudioShape() }
+
+// FrameShape implements Source.
+func (s *ShardSource) FrameShape() []int { return s.readers[0].FrameShape() }
+
+// Labels implements Source.
+func (s *ShardSource) Labels() []string { return s.labels }
+
+// Example implements Source; Audio and Frames alias the maps.
+func (s *ShardSource) Example(i int) (Example, error) {
+	if i < 0 || i >= s.Len() {
+		return Example{}, fmt.Errorf("row %d out of range [0,%d)", i, s.Len())
+	}
+	k := sort.SearchInts(s.starts, i+1) - 1
+	r := s.readers[k].Row(i - s.starts[k])
+	return Example{ClipID: r.ClipID, Label: int(r.Label), Split: r.Split, Audio: r.Audio, Frames: r.Frames}, nil
+}
+
+// Close unmaps every shard.
+func (s *ShardSource) Close() error {
+	var errs []error
+	for _, r := range s.readers {
+		errs = append(errs, r.Close())
+	}
+	s.readers = nil
+	return errors.Join(errs...)
+}
