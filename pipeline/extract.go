@@ -93,7 +93,7 @@ func Extract(ctx context.Context, cfg Config) (*Summary, error) {
 			sum.Skipped++
 			continue
 		}
-		if err := out.fail(shard.Failure{ClipID: r.ClipID, Path: r.Path, Stage: "ingest", Error: r.Reason}); err != nil {
+		if err := out.fail(shard.Failure{ClipID: r.ClipID, Path: r.Path, Stage: ingest.StageIngest, Error: r.Reason}); err != nil {
 			return nil, err
 		}
 	}
@@ -153,10 +153,11 @@ func process(jobs <-chan job, workers int, cfg Config) <-chan result {
 	for i := 0; i < workers; i++ {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			w := newWorker(cfg)
-			defer w.close()
+			w := NewWorker(cfg.Preset, cfg.Seed)
+			defer w.Close()
 			for j := range jobs {
-				results <- w.run(j.clip)
+				row, f := w.Process(j.clip)
+				results <- result{clip: j.clip, row: row, failure: f}
 			}
 		}()
 	}
@@ -169,58 +170,65 @@ func process(jobs <-chan job, workers int, cfg Config) <-chan result {
 	return results
 }
 
-// worker turns one clip into a shard row or a failure.
-type worker struct {
-	preset features.Preset
-	seed   uint64
-	audio  *audio.Decoder
-	video  *video.Decoder
-	feat   *features.Extractor
+// Worker turns one clip at a time into a shard row or a failure. It owns one
+// audio decoder, video decoder and feature extractor, reused across clips; use
+// one per goroutine. Extract runs a pool of them; other runners (Apache Beam)
+// call them directly.
+type Worker struct {
+	seed  uint64
+	audio *audio.Decoder
+	video *video.Decoder
+	feat  *features.Extractor
 }
 
-func newWorker(cfg Config) *worker {
-	p := cfg.Preset
-	return &worker{
-		preset: p,
-		seed:   cfg.Seed,
-		audio:  audio.NewDecoder(p.SampleRate),
-		video:  video.NewDecoder(video.Sampler{Count: p.Frames, FPS: p.FrameFPS}, p.Width, p.Height),
-		feat:   features.NewExtractor(p),
+// NewWorker makes a worker for preset p; seed seeds the random crops (with the clip id).
+func NewWorker(p features.Preset, seed uint64) *Worker {
+	return &Worker{
+		seed:  seed,
+		audio: audio.NewDecoder(p.SampleRate),
+		video: video.NewDecoder(video.Sampler{Count: p.Frames, FPS: p.FrameFPS}, p.Width, p.Height),
+		feat:  features.NewExtractor(p),
 	}
 }
 
-func (w *worker) close() {
+// Close frees the decoders.
+func (w *Worker) Close() {
 	w.audio.Close()
 	w.video.Close()
 }
 
-// run never panics: a panic while handling one clip becomes that clip's failure.
-func (w *worker) run(c ingest.Clip) (res result) {
-	stage := "decode-audio"
+// Process decodes clip c and computes its features. Exactly one of the results
+// is non-nil. It never panics: a panic while handling a clip becomes that
+// clip's failure, naming the stage.
+func (w *Worker) Process(c ingest.Clip) (row *shard.Row, failure *shard.Failure) {
+	stage := ingest.StageDecodeAudio
+	path := c.Path
+	if c.AudioPath != "" {
+		path = c.AudioPath
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			res = failed(c, stage, fmt.Errorf("internal error: %v", p))
+			row, failure = nil, &shard.Failure{ClipID: c.ID, Path: path, Stage: stage, Error: fmt.Sprintf("internal error: %v", p)}
 		}
 	}()
-	audioPath := c.Path
-	if c.AudioPath != "" {
-		audioPath = c.AudioPath
+	fail := func(err error) (*shard.Row, *shard.Failure) {
+		return nil, &shard.Failure{ClipID: c.ID, Path: path, Stage: stage, Error: err.Error()}
 	}
-	samples, err := w.audio.Decode(audioPath)
+	samples, err := w.audio.Decode(path)
 	if err != nil {
-		return failedAt(c, audioPath, stage, err)
+		return fail(err)
 	}
-	stage = "decode-video"
+	stage, path = ingest.StageDecodeVideo, c.Path
 	frames, dur, err := w.video.Frames(c.Path)
 	if err != nil {
-		return failed(c, stage, err)
+		return fail(err)
 	}
-	stage = "features"
+	stage = ingest.StageFeatures
 	feat, err := w.feat.Audio(samples, clipSeed(w.seed, c.ID))
 	if err != nil {
-		return failed(c, stage, err)
+		return fail(err)
 	}
-	return result{clip: c, row: &shard.Row{
+	return &shard.Row{
 		ClipID:    c.ID,
 		Label:     int32(c.Label),
 		Split:     c.Split,
@@ -228,16 +236,9 @@ func (w *worker) run(c ingest.Clip) (res result) {
 		Frames:    frames,
 		DurationS: float32(dur),
 		Source:    c.Source,
-	}}
+	}, nil
 }
 
-func failed(c ingest.Clip, stage string, err error) result {
-	return failedAt(c, c.Path, stage, err)
-}
-
-func failedAt(c ingest.Clip, path, stage string, err error) result {
-	return result{clip: c, failure: &shard.Failure{ClipID: c.ID, Path: path, Stage: stage, Error: err.Error()}}
-}
 
 // clipSeed derives a per-clip seed from the run seed and the clip id, so random
 // crops do not depend on worker scheduling.
