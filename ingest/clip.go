@@ -1,5 +1,12 @@
 package ingest
 
+// Split names a reader assigns to Clip.Split.
+const (
+	SplitTrain = "train"
+	SplitVal   = "val"
+	SplitTest  = "test"
+)
+
 // Clip describes one input clip: where its media is, its label and its split.
 // Dataset readers only produce clips; every later stage reads this description.
 type Clip struct {
@@ -26,4 +33,8 @@ type Dataset struct {
 	Labels   []string
 	Clips    []Clip
 	Rejected []Rejected
+	// Skipped counts inputs a reader left out on purpose, so a caller can say so:
+	// VGGSound rows whose file is absent under OnlyPresent, CREMA-D files on disk
+	// that are in neither list of the "lists" split. They are neither clips nor failures.
+	Skipped int
 }

@@ -239,7 +239,6 @@ func (w *Worker) Process(c ingest.Clip) (row *shard.Row, failure *shard.Failure)
 	}, nil
 }
 
-
 // clipSeed derives a per-clip seed from the run seed and the clip id, so random
 // crops do not depend on worker scheduling.
 func clipSeed(seed uint64, id string) uint64 {
