@@ -1,0 +1,209 @@
+package audio
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Decoder decodes the first audio stream of any FFmpeg-readable file, or a .wav file via
+// go-audio/wav, to mono float32 in [-1,1] at Rate Hz. One per worker, reused across clips;
+// not safe for concurrent use.
+type Decoder struct {
+	// Rate is the output sample rate in Hz.
+	Rate int
+
+	pkt *astiav.Packet
+	frm *astiav.Frame
+	rs  resampler
+	out []float32 // resampled samples of the current clip (reused)
+	wav wavScratch
+}
+
+// NewDecoder returns a Decoder that outputs mono samples at rate Hz.
+func NewDecoder(rate int) *Decoder {
+	return &Decoder{
+		Rate: rate,
+		pkt:  astiav.AllocPacket(),
+		frm:  astiav.AllocFrame(),
+		rs:   resampler{outRate: rate},
+	}
+}
+
+// Close frees the Decoder's FFmpeg objects. The Decoder must not be used afterwards.
+func (d *Decoder) Close() {
+	if d.pkt != nil {
+		d.pkt.Free()
+		d.pkt = nil
+	}
+	if d.frm != nil {
+		d.frm.Free()
+		d.frm = nil
+	}
+	d.rs.free()
+}
+
+// Decode returns the clip's audio as mono float32 samples in [-1,1] at d.Rate. The slice is
+// freshly allocated and owned by the caller. Files ending in .wav with PCM or float data are
+// read with go-audio/wav; everything else (and other WAV codecs) goes through FFmpeg.
+func (d *Decoder) Decode(path string) ([]float32, error) {
+	if d.pkt == nil {
+		return nil, fmt.Errorf("audio: %s: decoder is closed", path)
+	}
+	if d.Rate <= 0 {
+		return nil, fmt.Errorf("audio: %s: invalid output rate %d", path, d.Rate)
+	}
+	d.rs.outRate = d.Rate
+	d.rs.ch = 0 // fresh resampler state for every clip
+	d.out = d.out[:0]
+	var err error
+	if strings.EqualFold(filepath.Ext(path), ".wav") {
+		err = d.decodeWAV(path)
+		if errors.Is(err, errNotPCM) {
+			err = d.decodeFFmpeg(path)
+		}
+	} else {
+		err = d.decodeFFmpeg(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(d.out) == 0 {
+		return nil, fmt.Errorf("audio: %s: no audio samples decoded", path)
+	}
+	res := make([]float32, len(d.out))
+	for i, v := range d.out {
+		res[i] = min(max(v, -1), 1)
+	}
+	return res, nil
+}
+
+// decodeFFmpeg demuxes and decodes the first audio stream of path into d.out.
+func (d *Decoder) decodeFFmpeg(path string) (err error) {
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		return fmt.Errorf("audio: %s: cannot allocate format context", path)
+	}
+	defer fc.Free()
+	if err := fc.OpenInput(path, nil, nil); err != nil {
+		return fmt.Errorf("audio: open %s: %w", path, err)
+	}
+	defer fc.CloseInput()
+	// Containers with a header (MP4, MP3, WAV) describe their streams up front; probing them
+	// with FindStreamInfo would decode frames for nothing. Header-less ones (FLV) need it.
+	st := firstAudioStream(fc)
+	if st == nil || fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
+		if err := fc.FindStreamInfo(nil); err != nil {
+			return fmt.Errorf("audio: %s: reading stream info: %w", path, err)
+		}
+		st = firstAudioStream(fc)
+	}
+	if st == nil {
+		return fmt.Errorf("audio: %s: no audio stream", path)
+	}
+	par := st.CodecParameters()
+	codec := astiav.FindDecoder(par.CodecID())
+	if codec == nil {
+		return fmt.Errorf("audio: %s: no decoder for codec %s", path, par.CodecID())
+	}
+	cc := astiav.AllocCodecContext(codec)
+	if cc == nil {
+		return fmt.Errorf("audio: %s: cannot allocate codec context", path)
+	}
+	defer cc.Free()
+	if err := par.ToCodecContext(cc); err != nil {
+		return fmt.Errorf("audio: %s: codec parameters: %w", path, err)
+	}
+	cc.SetTimeBase(st.TimeBase())
+	if err := cc.Open(codec, nil); err != nil {
+		return fmt.Errorf("audio: %s: opening %s decoder: %w", path, par.CodecID(), err)
+	}
+
+	var lastDecodeErr error
+	for {
+		if err := fc.ReadFrame(d.pkt); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				break
+			}
+			return fmt.Errorf("audio: %s: reading packet: %w", path, err)
+		}
+		if d.pkt.StreamIndex() != st.Index() {
+			d.pkt.Unref()
+			continue
+		}
+		err := cc.SendPacket(d.pkt)
+		d.pkt.Unref()
+		if err != nil && !errors.Is(err, astiav.ErrEagain) {
+			lastDecodeErr = err // a corrupt packet: skip it, as ffmpeg does
+			continue
+		}
+		if err := d.drain(cc); err != nil {
+			lastDecodeErr = err
+			if isFatal(err) {
+				return fmt.Errorf("audio: %s: %w", path, err)
+			}
+		}
+	}
+	if err := cc.SendPacket(nil); err == nil {
+		if err := d.drain(cc); err != nil && isFatal(err) {
+			return fmt.Errorf("audio: %s: %w", path, err)
+		}
+	}
+	if d.out, err = d.rs.flush(d.out); err != nil {
+		return fmt.Errorf("audio: %s: %w", path, err)
+	}
+	if len(d.out) == 0 && lastDecodeErr != nil {
+		return fmt.Errorf("audio: %s: decoding %s: %w", path, par.CodecID(), lastDecodeErr)
+	}
+	d.trim(st)
+	return nil
+}
+
+func firstAudioStream(fc *astiav.FormatContext) *astiav.Stream {
+	for _, s := range fc.Streams() {
+		if s.CodecParameters().MediaType() == astiav.MediaTypeAudio {
+			return s
+		}
+	}
+	return nil
+}
+
+// errResample marks resampler failures, which stop decoding (unlike a corrupt packet).
+var errResample = errors.New("resample")
+
+func isFatal(err error) bool { return errors.Is(err, errResample) }
+
+// drain receives every frame the codec has ready and appends its resampled samples to d.out.
+func (d *Decoder) drain(cc *astiav.CodecContext) error {
+	for {
+		err := cc.ReceiveFrame(d.frm)
+		if err != nil {
+			if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+				return nil
+			}
+			return err
+		}
+		d.out, err = d.rs.frame(d.out, d.frm)
+		d.frm.Unref()
+		if err != nil {
+			return fmt.Errorf("%w: %w", errResample, err)
+		}
+	}
+}
+
+// trim cuts d.out to the audio stream's declared duration: AAC decoders emit whole 1024-sample
+// frames, so the tail may carry encoder padding the MP4 edit list excludes. Only a stream-level
+// duration is trusted; container-level ones (FLV metadata) are often rounded or short.
+func (d *Decoder) trim(st *astiav.Stream) {
+	dur := st.Duration()
+	if dur <= 0 || dur == astiav.NoPtsValue {
+		return
+	}
+	want := int(float64(dur)*st.TimeBase().Float64()*float64(d.Rate) + 0.5)
+	if want > 0 && want < len(d.out) {
+		d.out = d.out[:want]
+	}
+}

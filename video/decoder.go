@@ -1,0 +1,397 @@
+package video
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Sampler chooses frames deterministically: Count frames; FPS==0 means uniform over the
+// duration (frame i at time (i+0.5)*duration/Count); FPS>0 means times (i+0.5)/FPS for
+// i<Count (clamped to the last frame).
+type Sampler struct {
+	Count int
+	FPS   float64
+}
+
+// times returns the Count target times in seconds for a clip of the given duration.
+func (s Sampler) times(dst []float64, durationS float64) []float64 {
+	dst = dst[:0]
+	for i := 0; i < s.Count; i++ {
+		if s.FPS > 0 {
+			dst = append(dst, (float64(i)+0.5)/s.FPS)
+		} else {
+			dst = append(dst, (float64(i)+0.5)*durationS/float64(s.Count))
+		}
+	}
+	return dst
+}
+
+// seekMargin is subtracted from a target before looking up the keyframe to seek to: the
+// index holds decode timestamps, which lead presentation timestamps by the B-frame delay.
+const seekMargin = 0.25 // seconds
+
+// Decoder demuxes and decodes the best video stream of a file and returns the frames its
+// Sampler picks as RGB24 at a fixed size. One per worker, reused across clips; not safe for
+// concurrent use.
+type Decoder struct {
+	// Threads is the number of decoder threads per clip (NewDecoder sets 1; 0 lets FFmpeg
+	// choose).
+	Threads int
+	// Sequential disables seeking to keyframes: every frame up to the last target is decoded.
+	Sequential bool
+
+	sampler       Sampler
+	width, height int
+
+	pkt            *astiav.Packet
+	frm, prev, rgb *astiav.Frame
+	sws            *astiav.SoftwareScaleContext
+	swsW, swsH     int
+	swsFmt         astiav.PixelFormat
+	targets        []float64
+
+	// per-clip decoding state
+	maxDts   int64 // largest dts sent to the decoder
+	ptsLead  int64 // pts - dts of the first video packet (the B-frame delay), -1 until seen
+	draining bool  // end of input reached, decoder flushed with a nil packet
+}
+
+// NewDecoder returns a Decoder that picks frames with s and scales them to width×height.
+func NewDecoder(s Sampler, width, height int) *Decoder {
+	return &Decoder{
+		Threads: 1,
+		sampler: s,
+		width:   width,
+		height:  height,
+		pkt:     astiav.AllocPacket(),
+		frm:     astiav.AllocFrame(),
+		prev:    astiav.AllocFrame(),
+		rgb:     astiav.AllocFrame(),
+	}
+}
+
+// Close frees the Decoder's FFmpeg objects. The Decoder must not be used afterwards.
+func (d *Decoder) Close() {
+	for _, f := range []**astiav.Frame{&d.frm, &d.prev, &d.rgb} {
+		if *f != nil {
+			(*f).Free()
+			*f = nil
+		}
+	}
+	if d.pkt != nil {
+		d.pkt.Free()
+		d.pkt = nil
+	}
+	if d.sws != nil {
+		d.sws.Free()
+		d.sws = nil
+	}
+}
+
+// FrameSize is the number of bytes of one returned frame (height*width*3).
+func (d *Decoder) FrameSize() int { return d.height * d.width * 3 }
+
+// Frames returns Count RGB24 frames, each height*width*3 bytes, concatenated
+// (len = Count*H*W*3), and the clip's duration in seconds. Error if no video stream /
+// undecodable. The slice is freshly allocated and owned by the caller.
+//
+// The duration is the video stream's, else the container's, else the end of the last video
+// packet.
+func (d *Decoder) Frames(path string) (frames []byte, durationS float64, err error) {
+	if d.pkt == nil {
+		return nil, 0, fmt.Errorf("video: %s: decoder is closed", path)
+	}
+	if d.sampler.Count <= 0 || d.width <= 0 || d.height <= 0 {
+		return nil, 0, fmt.Errorf("video: %s: invalid sampler %+v or size %dx%d", path, d.sampler, d.width, d.height)
+	}
+	fc, idx, err := openVideo(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer closeInput(fc)
+	st := fc.Streams()[idx]
+	durationS = streamDuration(st, fc)
+	if durationS <= 0 {
+		if durationS, err = scanDuration(path); err != nil {
+			return nil, 0, err
+		}
+	}
+	d.targets = d.sampler.times(d.targets, durationS)
+
+	par := st.CodecParameters()
+	codec := astiav.FindDecoder(par.CodecID())
+	if codec == nil {
+		return nil, 0, fmt.Errorf("video: %s: no decoder for codec %s", path, par.CodecID())
+	}
+	cc := astiav.AllocCodecContext(codec)
+	if cc == nil {
+		return nil, 0, fmt.Errorf("video: %s: cannot allocate codec context", path)
+	}
+	defer cc.Free()
+	if err := par.ToCodecContext(cc); err != nil {
+		return nil, 0, fmt.Errorf("video: %s: codec parameters: %w", path, err)
+	}
+	cc.SetTimeBase(st.TimeBase())
+	cc.SetThreadCount(d.Threads)
+	if err := cc.Open(codec, nil); err != nil {
+		return nil, 0, fmt.Errorf("video: %s: opening %s decoder: %w", path, par.CodecID(), err)
+	}
+
+	frames = make([]byte, d.sampler.Count*d.FrameSize())
+	if err := d.decode(fc, st, cc, frames); err != nil {
+		return nil, 0, fmt.Errorf("video: %s: %w", path, err)
+	}
+	return frames, durationS, nil
+}
+
+// decode runs the demux/decode loop, writing the frame shown at each target time to out.
+func (d *Decoder) decode(fc *astiav.FormatContext, st *astiav.Stream, cc *astiav.CodecContext, out []byte) error {
+	defer d.frm.Unref()
+	defer d.prev.Unref()
+	d.maxDts, d.ptsLead, d.draining = math.MinInt64, -1, false
+	tb := st.TimeBase().Float64()
+	start := st.StartTime()
+	if start == astiav.NoPtsValue {
+		start = 0
+	}
+	frameDur := 1 / 25.0
+	if r := st.AvgFrameRate(); r.Num() > 0 && r.Den() > 0 {
+		frameDur = 1 / r.Float64()
+	}
+	seek := !d.Sequential
+	havePrev, prevT := false, math.Inf(-1)
+	size := d.FrameSize()
+	var lastErr error
+	j, checked := 0, -1
+	for j < len(d.targets) {
+		if seek && checked != j {
+			checked = j
+			seek = d.seekBefore(fc, st, cc, start, d.targets[j])
+		}
+		got, err := d.next(fc, st.Index(), cc, &lastErr)
+		if err != nil {
+			return err
+		}
+		if !got {
+			break
+		}
+		t := prevT + frameDur
+		if ts := bestEffortTimestamp(d.frm); ts != astiav.NoPtsValue {
+			t = float64(ts-start) * tb
+		}
+		for ; j < len(d.targets) && t > d.targets[j]; j++ {
+			src := d.prev
+			if !havePrev {
+				src = d.frm // target before the first frame: use the first frame
+			}
+			if err := d.write(src, out[j*size:(j+1)*size]); err != nil {
+				return err
+			}
+		}
+		d.prev.Unref()
+		d.prev.MoveRef(d.frm)
+		havePrev, prevT = true, t
+	}
+	if j < len(d.targets) {
+		if !havePrev {
+			if lastErr != nil {
+				return fmt.Errorf("no decodable video frame: %w", lastErr)
+			}
+			return errors.New("no decodable video frame")
+		}
+		for ; j < len(d.targets); j++ { // past the last frame: repeat it
+			if err := d.write(d.prev, out[j*size:(j+1)*size]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// seekBefore jumps to the last keyframe before target when the index shows one beyond
+// everything sent to the decoder so far, so the frames in between are never decoded. It
+// returns false when seeking turned out impossible (the caller then stops trying).
+//
+// Demuxers take a presentation timestamp (MP4 maps it to decode time itself) while the index
+// holds decode timestamps, so the index is searched at the seek time minus the stream's
+// pts-dts lead. A seek that lands earlier than intended only costs time: frames before the
+// target merely update the frame on screen.
+func (d *Decoder) seekBefore(fc *astiav.FormatContext, st *astiav.Stream, cc *astiav.CodecContext, start int64, target float64) bool {
+	if d.draining {
+		return false
+	}
+	ts := start + int64(math.Floor((target-seekMargin)/st.TimeBase().Float64()))
+	k, ok := keyframeBefore(st, ts-max(d.ptsLead, 0))
+	if !ok || k <= d.maxDts {
+		return true
+	}
+	if err := fc.SeekFrame(st.Index(), ts, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+		return false
+	}
+	flushDecoder(cc)
+	d.maxDts = k
+	return true
+}
+
+// next decodes the next frame into d.frm. It returns false at the end of the stream. Corrupt
+// packets are skipped (the last such error is kept in lastErr); read errors other than end of
+// file are returned.
+func (d *Decoder) next(fc *astiav.FormatContext, idx int, cc *astiav.CodecContext, lastErr *error) (bool, error) {
+	for {
+		err := cc.ReceiveFrame(d.frm)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, astiav.ErrEof):
+			return false, nil
+		case errors.Is(err, astiav.ErrEagain):
+			if d.draining {
+				return false, nil
+			}
+		default:
+			*lastErr = err
+			if d.draining {
+				return false, nil
+			}
+		}
+		if err := d.feed(fc, idx, cc, lastErr); err != nil {
+			return false, err
+		}
+	}
+}
+
+// feed reads packets until one of stream idx has been sent to the decoder, or flushes the
+// decoder at the end of the input.
+func (d *Decoder) feed(fc *astiav.FormatContext, idx int, cc *astiav.CodecContext, lastErr *error) error {
+	for {
+		if err := fc.ReadFrame(d.pkt); err != nil {
+			if !errors.Is(err, astiav.ErrEof) {
+				return fmt.Errorf("reading packet: %w", err)
+			}
+			d.draining = true
+			if err := cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+				*lastErr = err
+			}
+			return nil
+		}
+		if d.pkt.StreamIndex() != idx {
+			d.pkt.Unref()
+			continue
+		}
+		if dts := d.pkt.Dts(); dts != astiav.NoPtsValue {
+			d.maxDts = max(d.maxDts, dts)
+			if pts := d.pkt.Pts(); d.ptsLead < 0 && pts != astiav.NoPtsValue {
+				d.ptsLead = max(pts-dts, 0)
+			}
+		}
+		err := cc.SendPacket(d.pkt)
+		d.pkt.Unref()
+		if err != nil {
+			*lastErr = err // a corrupt packet: skip it, as ffmpeg does
+		}
+		return nil
+	}
+}
+
+// write converts and scales f into dst (height*width*3 bytes of RGB24).
+func (d *Decoder) write(f *astiav.Frame, dst []byte) error {
+	w, h, pf := f.Width(), f.Height(), f.PixelFormat()
+	if d.sws == nil || w != d.swsW || h != d.swsH || pf != d.swsFmt {
+		if d.sws != nil {
+			d.sws.Free()
+			d.sws = nil
+		}
+		sws, err := astiav.CreateSoftwareScaleContext(w, h, pf, d.width, d.height, astiav.PixelFormatRgb24,
+			astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+		if err != nil {
+			return fmt.Errorf("scaler %dx%d %s -> %dx%d rgb24: %w", w, h, pf, d.width, d.height, err)
+		}
+		d.sws, d.swsW, d.swsH, d.swsFmt = sws, w, h, pf
+	}
+	if err := d.sws.ScaleFrame(f, d.rgb); err != nil {
+		return fmt.Errorf("scaling frame: %w", err)
+	}
+	if _, err := d.rgb.ImageCopyToBuffer(dst, 1); err != nil {
+		return fmt.Errorf("copying frame: %w", err)
+	}
+	return nil
+}
+
+// openVideo opens path, reads its stream info and returns the index of the best video stream;
+// the demuxer is told to skip every other stream.
+func openVideo(path string) (*astiav.FormatContext, int, error) {
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		return nil, 0, fmt.Errorf("video: %s: cannot allocate format context", path)
+	}
+	if err := fc.OpenInput(path, nil, nil); err != nil {
+		fc.Free()
+		return nil, 0, fmt.Errorf("video: open %s: %w", path, err)
+	}
+	// Containers with a header (MP4) describe their streams up front; probing them with
+	// FindStreamInfo would decode frames for nothing. Header-less ones (FLV) need it.
+	idx := bestVideoStream(fc)
+	if idx < 0 || fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
+		if err := fc.FindStreamInfo(nil); err != nil {
+			closeInput(fc)
+			return nil, 0, fmt.Errorf("video: %s: reading stream info: %w", path, err)
+		}
+		idx = bestVideoStream(fc)
+	}
+	if idx < 0 {
+		closeInput(fc)
+		return nil, 0, fmt.Errorf("video: %s: no video stream", path)
+	}
+	discardOtherStreams(fc, idx)
+	return fc, idx, nil
+}
+
+func closeInput(fc *astiav.FormatContext) {
+	fc.CloseInput()
+	fc.Free()
+}
+
+// streamDuration returns the stream's duration, else the container's, in seconds (0 if
+// neither is known).
+func streamDuration(st *astiav.Stream, fc *astiav.FormatContext) float64 {
+	if dur := st.Duration(); dur > 0 && dur != astiav.NoPtsValue {
+		return float64(dur) * st.TimeBase().Float64()
+	}
+	if dur := fc.Duration(); dur > 0 && dur != astiav.NoPtsValue {
+		return float64(dur) / float64(astiav.TimeBase)
+	}
+	return 0
+}
+
+// scanDuration demuxes the whole video stream (without decoding) and returns the end time of
+// its last packet relative to the stream start, for files that declare no duration.
+func scanDuration(path string) (float64, error) {
+	fc, idx, err := openVideo(path)
+	if err != nil {
+		return 0, err
+	}
+	defer closeInput(fc)
+	st := fc.Streams()[idx]
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	first, end := astiav.NoPtsValue, astiav.NoPtsValue
+	for fc.ReadFrame(pkt) == nil {
+		if pts := pkt.Pts(); pkt.StreamIndex() == idx && pts != astiav.NoPtsValue {
+			if first == astiav.NoPtsValue || pts < first {
+				first = pts
+			}
+			end = max(end, pts+pkt.Duration())
+		}
+		pkt.Unref()
+	}
+	if end == astiav.NoPtsValue {
+		return 0, fmt.Errorf("video: %s: no duration and no timestamped video packet", path)
+	}
+	if start := st.StartTime(); start != astiav.NoPtsValue {
+		first = start
+	}
+	return float64(end-first) * st.TimeBase().Float64(), nil
+}
