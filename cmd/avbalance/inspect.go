@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 
 	"github.com/avbalance/avbalance/features/shard"
@@ -24,9 +23,7 @@ func runInspect(_ context.Context, args []string) int {
 		return fail(exitAborted, "inspect: %v", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+		printJSON(rep)
 	} else {
 		rep.Print(os.Stdout)
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/asticode/go-astiav"
 )
 
 // Exit codes, part of the CLI contract.
@@ -58,6 +60,11 @@ func main() {
 	if name == "help" || name == "-h" || name == "--help" {
 		usage()
 		os.Exit(exitOK)
+	}
+	// Per-clip decode problems are recorded in failures.jsonl; FFmpeg's own log
+	// lines would only bury the progress output. AVBALANCE_FFMPEG_LOG=1 shows them.
+	if os.Getenv("AVBALANCE_FFMPEG_LOG") == "" {
+		astiav.SetLogLevel(astiav.LogLevelFatal)
 	}
 	for _, v := range verbs {
 		if v.name == name {

@@ -119,9 +119,17 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-8s %d\n", name, r.Splits[k])
 	}
-	fmt.Fprintln(w, "labels:")
+	present := 0
 	for _, l := range r.Labels {
-		fmt.Fprintf(w, "  %3d %-28s %d\n", l.ID, l.Name, l.Count)
+		if l.Count > 0 {
+			present++
+		}
+	}
+	fmt.Fprintf(w, "labels (%d of %d present; id, name, rows):\n", present, len(r.Labels))
+	for _, l := range r.Labels {
+		if l.Count > 0 {
+			fmt.Fprintf(w, "  %3d %-32s %d\n", l.ID, l.Name, l.Count)
+		}
 	}
 	if len(r.Failures) > 0 {
 		fmt.Fprintln(w, "failures by stage:")
