@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"time"
 
+	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/features/shard"
 )
 
@@ -73,7 +75,8 @@ func openOutput(cfg Config) (*output, error) {
 func (o *output) recover(files []string, prior []shard.Failure) error {
 	known := map[string]shard.ShardInfo{}
 	if old, err := shard.ReadIndex(o.dir); err == nil {
-		if string(old.Preset) != string(o.index.Preset) {
+		var was features.Preset
+		if err := old.DecodePreset(&was); err != nil || !reflect.DeepEqual(was, o.cfg.Preset) {
 			return fmt.Errorf("%s was extracted with a different preset configuration: resume with the same preset and flags, or choose another --out", o.dir)
 		}
 		for _, s := range old.Shards {
