@@ -27,7 +27,9 @@ type Rejected struct {
 }
 
 // Dataset is what a reader returns: the label names (index = label id), the clips to
-// extract and the rows that were rejected up front.
+// extract and the rows that were rejected up front. Every id is unique across Clips
+// and Rejected together: a row that repeats an earlier row's clip id is rejected
+// under "<id>#<file>:<line>", so each input row maps to one shard row or one failure.
 type Dataset struct {
 	Name     string
 	Labels   []string
