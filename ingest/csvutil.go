@@ -131,6 +131,9 @@ func (c idClaims) claim(id, src string, line int) (string, string) {
 	prev := c[id]
 	if prev != "" {
 		id = repeatID(id, src, line)
+		for c[id] != "" { // only if an input spells out such an id itself
+			id += "#"
+		}
 	}
 	c[id] = where(src, line)
 	return id, prev

@@ -28,7 +28,7 @@ func TestReadManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDataset(t, ds) // ids unique across clips and rejections
+	checkDataset(t, ds)                                       // ids unique across clips and rejections
 	wantLabels := []string{"bird", "cat", "cat, grey", "dog"} // all rows name labels, rejected ones too
 	if ds.Name != "manifest" || !reflect.DeepEqual(ds.Labels, wantLabels) {
 		t.Errorf("name %q labels %q, want %q", ds.Name, ds.Labels, wantLabels)
@@ -112,5 +112,23 @@ func TestReadManifestMedia(t *testing.T) {
 	}
 	if len(ds.Clips) != 2 || len(ds.Rejected) != 0 || ds.Labels[ds.Clips[1].Label] != "donkey, ass braying" {
 		t.Errorf("dataset %+v", ds)
+	}
+}
+
+func TestReadManifestIDsStayUnique(t *testing.T) {
+	// A manifest that spells out the ids the reader gives to repeated rows.
+	data := "id,path,label\n" +
+		"a#m.csv:4,x.mp4,dog\n" + // line 2
+		"a,x.mp4,dog\n" + // line 3
+		"a,x.mp4,dog\n" + // line 4: rejected as a#m.csv:4, which is taken
+		"m.csv:6,x.mp4,dog\n" + // line 5
+		"b\n" // line 6: placeholder m.csv:6, which is taken
+	ds, err := parseManifest(strings.NewReader(data), "m.csv", "/d", ManifestOptions{}, func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDataset(t, ds)
+	if len(ds.Clips) != 3 || len(ds.Rejected) != 2 {
+		t.Errorf("%d clips, %d rejected; want 3 and 2", len(ds.Clips), len(ds.Rejected))
 	}
 }
