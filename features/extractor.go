@@ -20,7 +20,7 @@ type Extractor struct {
 	psdScale float64   // scipy density scaling 1/(fs·Σw²)
 
 	sig   []float64 // fitted (and padded) signal
-	frame []float64 // NFFT
+	frame []float64 // frameLen: a frame with the DC or pre-emphasis removed
 	coef  []complex128
 	spec  []float64 // NFFT/2+1
 	bands []float64 // NMels
@@ -59,7 +59,7 @@ func NewExtractor(p Preset) *Extractor {
 		}
 		e.psdScale = 1 / (float64(p.SampleRate) * ss)
 	}
-	e.frame = make([]float64, p.NFFT)
+	e.frame = make([]float64, e.frameLen)
 	e.coef = make([]complex128, nBins)
 	e.spec = make([]float64, nBins)
 	e.bands = make([]float64, p.NMels)
@@ -115,13 +115,9 @@ func (e *Extractor) extract(samples []float32, start int) ([]float32, error) {
 			src = e.bands
 		}
 		if p.LogOffset > 0 {
-			for i, v := range src[:bins] {
-				row[i] = math.Log(v + p.LogOffset)
-			}
+			logTo(row, src[:bins], p.LogOffset, 0)
 		} else {
-			for i, v := range src[:bins] {
-				row[i] = math.Log(math.Max(v, p.LogFloor))
-			}
+			logTo(row, src[:bins], 0, p.LogFloor)
 		}
 	}
 	clear(e.vals[frames*bins:]) // AST zero-pads the log fbank before normalising
@@ -133,20 +129,21 @@ func (e *Extractor) extract(samples []float32, start int) ([]float32, error) {
 // number of signal samples, excluding padding. start is FitTileRandom's crop start.
 func (e *Extractor) fit(samples []float32, start int) (int, error) {
 	p := e.p
-	var mean float64
 	for i, v := range samples {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
+		if v-v != 0 { // NaN or ±Inf
 			return 0, fmt.Errorf("features %s: sample %d is %v", p.Name, i, v)
 		}
-		if p.ClipAmplitude {
-			f = math.Max(-1, math.Min(1, f))
-		}
-		mean += f
 	}
-	mean /= float64(len(samples))
-	if !p.SubtractMean {
-		mean = 0
+	var mean float64
+	if p.SubtractMean {
+		for _, v := range samples {
+			f := float64(v)
+			if p.ClipAmplitude {
+				f = math.Max(-1, math.Min(1, f))
+			}
+			mean += f
+		}
+		mean /= float64(len(samples))
 	}
 	src := len(samples)
 	var n int
@@ -198,29 +195,28 @@ func (e *Extractor) fit(samples []float32, start int) (int, error) {
 // frameSpectrum fills e.spec with the power (or magnitude, or PSD) spectrum of one frame.
 func (e *Extractor) frameSpectrum(x []float64) {
 	p := e.p
-	f := e.frame[:len(x)]
-	copy(f, x)
-	if p.RemoveDC {
-		var m float64
-		for _, v := range f {
-			m += v
+	if p.RemoveDC || p.Preemphasis != 0 {
+		f := e.frame[:len(x)]
+		copy(f, x)
+		if p.RemoveDC {
+			var m float64
+			for _, v := range f {
+				m += v
+			}
+			m /= float64(len(f))
+			for i := range f {
+				f[i] -= m
+			}
 		}
-		m /= float64(len(f))
-		for i := range f {
-			f[i] -= m
+		if c := p.Preemphasis; c != 0 {
+			for i := len(f) - 1; i > 0; i-- {
+				f[i] -= c * f[i-1]
+			}
+			f[0] -= c * f[0]
 		}
+		x = f
 	}
-	if c := p.Preemphasis; c != 0 {
-		for i := len(f) - 1; i > 0; i-- {
-			f[i] -= c * f[i-1]
-		}
-		f[0] -= c * f[0]
-	}
-	for i, w := range e.win {
-		f[i] *= w
-	}
-	clear(e.frame[len(x):])
-	e.fft.coefficients(e.coef, e.frame)
+	e.fft.coefficients(e.coef, x, e.win) // windows and zero-pads to NFFT
 	if p.Power == 2 {
 		for k, c := range e.coef {
 			e.spec[k] = real(c)*real(c) + imag(c)*imag(c)

@@ -3,12 +3,9 @@ package features
 import (
 	"encoding/json"
 	"math"
-	"math/cmplx"
 	"reflect"
 	"strings"
 	"testing"
-
-	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 func TestPresetShapes(t *testing.T) {
@@ -136,23 +133,6 @@ func TestAudioAllocatesOnlyItsResult(t *testing.T) {
 		x := benchSignal(p.SampleRate, 2)
 		if n := testing.AllocsPerRun(3, func() { _, _ = e.Audio(x, 1) }); n != 1 {
 			t.Errorf("%s: %v allocations per Audio call, want 1", name, n)
-		}
-	}
-}
-
-func TestRealFFTMatchesGonumFFT(t *testing.T) {
-	for _, n := range []int{256, 400, 512, 1024} {
-		x := make([]float64, n)
-		for i := range x {
-			x[i] = math.Sin(float64(i*i)*0.01) + 0.1*float64(i%5)
-		}
-		want := fourier.NewFFT(n).Coefficients(nil, x)
-		got := make([]complex128, n/2+1)
-		newRealFFT(n).coefficients(got, x)
-		for k := range want {
-			if d := cmplx.Abs(got[k] - want[k]); d > 1e-9*float64(n) {
-				t.Fatalf("n=%d bin %d: %v, fourier.FFT %v", n, k, got[k], want[k])
-			}
 		}
 	}
 }
