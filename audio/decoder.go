@@ -1,9 +1,11 @@
 package audio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/asticode/go-astiav"
@@ -50,6 +52,17 @@ func (d *Decoder) Close() {
 // freshly allocated and owned by the caller. Files ending in .wav with PCM or float data are
 // read with go-audio/wav; everything else (and other WAV codecs) goes through FFmpeg.
 func (d *Decoder) Decode(path string) ([]float32, error) {
+	return d.DecodeContext(context.Background(), path)
+}
+
+// DecodeContext is Decode with a deadline: once ctx is done the packet loop stops, and a read
+// blocked inside FFmpeg is aborted through the format context's interrupt callback. The error
+// then wraps context.Cause(ctx) (so errors.Is(err, context.DeadlineExceeded) holds for a
+// deadline) and names path.
+func (d *Decoder) DecodeContext(ctx context.Context, path string) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("audio: %s: %w", path, context.Cause(ctx))
+	}
 	if d.pkt == nil {
 		return nil, fmt.Errorf("audio: %s: decoder is closed", path)
 	}
@@ -61,12 +74,12 @@ func (d *Decoder) Decode(path string) ([]float32, error) {
 	d.out = d.out[:0]
 	var err error
 	if strings.EqualFold(filepath.Ext(path), ".wav") {
-		err = d.decodeWAV(path)
+		err = d.decodeWAV(ctx, path)
 		if errors.Is(err, errNotPCM) {
-			err = d.decodeFFmpeg(path)
+			err = d.decodeFFmpeg(ctx, path)
 		}
 	} else {
-		err = d.decodeFFmpeg(path)
+		err = d.decodeFFmpeg(ctx, path)
 	}
 	if err != nil {
 		return nil, err
@@ -82,12 +95,20 @@ func (d *Decoder) Decode(path string) ([]float32, error) {
 }
 
 // decodeFFmpeg demuxes and decodes the first audio stream of path into d.out.
-func (d *Decoder) decodeFFmpeg(path string) (err error) {
+func (d *Decoder) decodeFFmpeg(ctx context.Context, path string) (err error) {
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		return fmt.Errorf("audio: %s: cannot allocate format context", path)
 	}
+	stop := interruptOn(ctx, fc)
+	defer stop() // after fc.Free: FFmpeg may read the interrupt flag until then
 	defer fc.Free()
+	// A context error wins over FFmpeg's "immediate exit requested" from the interrupt.
+	defer func() {
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("audio: %s: %w", path, context.Cause(ctx))
+		}
+	}()
 	if err := fc.OpenInput(path, nil, nil); err != nil {
 		return fmt.Errorf("audio: open %s: %w", path, err)
 	}
@@ -124,6 +145,9 @@ func (d *Decoder) decodeFFmpeg(path string) (err error) {
 
 	var lastDecodeErr error
 	for {
+		if ctx.Err() != nil {
+			return fmt.Errorf("audio: %s: %w", path, context.Cause(ctx))
+		}
 		if err := fc.ReadFrame(d.pkt); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
 				break
@@ -160,6 +184,20 @@ func (d *Decoder) decodeFFmpeg(path string) (err error) {
 	}
 	d.trim(st)
 	return nil
+}
+
+// interruptOn makes FFmpeg's blocking I/O on fc (open, probe, packet reads) give up once ctx is
+// done. Call the returned function after fc has been freed.
+func interruptOn(ctx context.Context, fc *astiav.FormatContext) (stop func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	ii := fc.SetInterruptCallback()
+	stopAfter := context.AfterFunc(ctx, ii.Interrupt)
+	return func() {
+		stopAfter()
+		runtime.KeepAlive(ii) // FFmpeg holds a pointer to its flag until fc is freed
+	}
 }
 
 func firstAudioStream(fc *astiav.FormatContext) *astiav.Stream {

@@ -61,6 +61,13 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
+// Input sample rates outside [MinInputRate, MaxInputRate] are refused: a header claiming 1 Hz
+// would make the resampler emit thousands of output samples per input sample.
+const (
+	MinInputRate = 1000
+	MaxInputRate = 1_000_000
+)
+
 // resampler wraps one SwrContext that turns any sample format, rate and channel count into
 // mono float32 at outRate. It is reconfigured (not reallocated) per stream.
 type resampler struct {
@@ -73,6 +80,10 @@ type resampler struct {
 // setup configures the resampler for a new input; pending output of the previous
 // configuration must have been flushed.
 func (r *resampler) setup(sampleFmt, rate, ch int) error {
+	if rate < MinInputRate || rate > MaxInputRate {
+		r.ch = 0
+		return fmt.Errorf("input sample rate %d Hz is outside %d–%d Hz: a damaged or absurd header", rate, MinInputRate, MaxInputRate)
+	}
 	if ret := C.avb_swr_setup(&r.ctx, C.int(sampleFmt), C.int(rate), C.int(ch), C.int(r.outRate)); ret < 0 {
 		r.ch = 0
 		return fmt.Errorf("resampler (%d ch, %d Hz, format %d): %w", ch, rate, sampleFmt, astiav.Error(ret))

@@ -2,6 +2,7 @@ package audio
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,25 +33,39 @@ type wavScratch struct {
 
 // decodeWAV reads a PCM (8/16/24/32-bit) or float (32/64-bit) WAV file, down-mixes it to mono
 // by averaging channels and resamples it into d.out.
-func (d *Decoder) decodeWAV(path string) error {
-	if err := d.wav.readFile(path); err != nil {
+func (d *Decoder) decodeWAV(ctx context.Context, path string) error {
+	if err := d.wav.readFile(ctx, path); err != nil {
 		return fmt.Errorf("audio: open %s: %w", path, err)
 	}
-	r := bytes.NewReader(d.wav.file)
+	return d.decodeWAVData(path, d.wav.file)
+}
+
+// decodeWAVData decodes a whole WAV file held in file (path names it in errors) into d.out.
+// Malformed input is an error (errNotPCM when FFmpeg should have a go), never a panic.
+func (d *Decoder) decodeWAVData(path string, file []byte) error {
+	if !wavChunksFit(file) {
+		// go-audio/wav allocates whatever size a chunk header claims (found by FuzzWAV: an
+		// 80-byte file asked for 4 GB); FFmpeg skips such chunks without allocating.
+		return errNotPCM
+	}
+	r := bytes.NewReader(file)
 	dec := wav.NewDecoder(r)
 	if err := dec.FwdToPCM(); err != nil || dec.Err() != nil || dec.PCMChunk == nil {
 		return errNotPCM
 	}
 	format := int(dec.WavAudioFormat)
 	if format == wavExtensible {
-		format = extensibleSubFormat(d.wav.file)
+		format = extensibleSubFormat(file)
 	}
 	ch, bits, rate := int(dec.NumChans), int(dec.BitDepth), int(dec.SampleRate)
 	if ch < 1 || rate < 1 || !supportedWAV(format, bits) {
 		return errNotPCM
 	}
+	if rate < MinInputRate || rate > MaxInputRate {
+		return fmt.Errorf("audio: %s: WAV sample rate %d Hz is outside %d–%d Hz", path, rate, MinInputRate, MaxInputRate)
+	}
 	start := int(r.Size()) - r.Len()
-	data := d.wav.file[start:]
+	data := file[start:]
 	if n := dec.PCMSize; n >= 0 && n < len(data) {
 		data = data[:n] // a truncated file keeps what it has
 	}
@@ -84,8 +99,27 @@ func (d *Decoder) decodeWAV(path string) error {
 	return nil
 }
 
-// readFile reads path into the reused file buffer.
-func (s *wavScratch) readFile(path string) error {
+// wavChunksFit reports whether every chunk before the data chunk fits inside file. The data
+// chunk itself may be cut short (a truncated file keeps the samples it has).
+func wavChunksFit(file []byte) bool {
+	if len(file) < 12 {
+		return false
+	}
+	for p := 12; p+8 <= len(file); {
+		id, size := string(file[p:p+4]), int64(binary.LittleEndian.Uint32(file[p+4:p+8]))
+		if id == "data" {
+			return true
+		}
+		if int64(p)+8+size > int64(len(file)) {
+			return false
+		}
+		p += 8 + int(size) + int(size&1)
+	}
+	return true
+}
+
+// readFile reads path into the reused file buffer, in chunks so a deadline is noticed.
+func (s *wavScratch) readFile(ctx context.Context, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -100,10 +134,22 @@ func (s *wavScratch) readFile(path string) error {
 		s.file = make([]byte, size)
 	}
 	s.file = s.file[:size]
-	n, err := io.ReadFull(f, s.file)
-	s.file = s.file[:n]
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return err
+	const chunk = 4 << 20
+	n := 0
+	for n < size {
+		if ctx.Err() != nil {
+			s.file = s.file[:n]
+			return context.Cause(ctx)
+		}
+		m, err := io.ReadFull(f, s.file[n:min(size, n+chunk)])
+		n += m
+		if err != nil {
+			s.file = s.file[:n]
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return nil // the file shrank: keep what is there
+			}
+			return err
+		}
 	}
 	return nil
 }

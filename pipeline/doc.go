@@ -15,6 +15,13 @@
 // Cancelling the context (SIGINT/SIGTERM in the CLI) stops feeding new clips,
 // lets the clips in flight finish and commits the partial shard, so no
 // half-written shard is ever left behind.
+//
+// Each clip has a deadline (Config.ClipTimeout, 60 s by default): decoding stops
+// between packets and FFmpeg's blocking reads are interrupted, and the clip fails
+// at its stage with "deadline exceeded after 60s". A decoder stuck where no
+// deadline reaches (opening a FIFO) is abandoned by a watchdog and its worker
+// replaced, so one bad file never hangs the run. Clip ids that are not UTF-8 are
+// stored escaped (\xHH) in shards and failures.jsonl alike, so resume sees them.
 package pipeline
 
 // Tool names the program version written into index.json.

@@ -7,7 +7,12 @@ import (
 	"hash/fnv"
 	"io"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/avbalance/avbalance/audio"
 	"github.com/avbalance/avbalance/features"
@@ -26,6 +31,25 @@ type Config struct {
 	Resume    bool            // keep complete shards and logged failures in Out, extract the rest
 	Seed      uint64          // seeds the random crops of presets that crop (with the clip id)
 	Progress  io.Writer       // progress bar or log lines; nil for none
+	// ClipTimeout bounds the time one clip may take (decode and features). A clip that
+	// exceeds it fails at the stage it was in with "deadline exceeded after …"; a decoder
+	// that does not even stop then is abandoned and its worker replaced, so one bad file
+	// never hangs the run. 0 means DefaultClipTimeout; negative means no limit.
+	ClipTimeout time.Duration
+}
+
+// DefaultClipTimeout is the per-clip deadline when Config.ClipTimeout is 0.
+const DefaultClipTimeout = 60 * time.Second
+
+// clipTimeout resolves Config.ClipTimeout: 0 → default, negative → none (0).
+func (c *Config) clipTimeout() time.Duration {
+	switch {
+	case c.ClipTimeout == 0:
+		return DefaultClipTimeout
+	case c.ClipTimeout < 0:
+		return 0
+	}
+	return c.ClipTimeout
 }
 
 // Summary is what a run did. Total counts every clip of the input, including
@@ -86,7 +110,7 @@ func Extract(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	defer out.close()
 
-	ds := cfg.Dataset
+	ds := safeIDs(cfg.Dataset)
 	sum := &Summary{Total: len(ds.Clips) + len(ds.Rejected)}
 	for _, r := range ds.Rejected {
 		if out.done[r.ClipID] {
@@ -110,7 +134,8 @@ func Extract(ctx context.Context, cfg Config) (*Summary, error) {
 	feedCtx, stopFeed := context.WithCancel(ctx)
 	defer stopFeed()
 	jobs := feed(feedCtx, todo, workers)
-	results := process(jobs, workers, cfg)
+	// Clips in flight finish even when ctx is cancelled (SIGINT): only their own deadline stops them.
+	results := process(context.WithoutCancel(ctx), jobs, workers, cfg)
 	werr := out.write(results, shardRows, prog)
 	prog.Finish()
 	if werr != nil {
@@ -147,16 +172,20 @@ func feed(ctx context.Context, clips []ingest.Clip, workers int) <-chan job {
 }
 
 // process runs the worker pool; each worker owns one decoder set, reused for all its clips.
-func process(jobs <-chan job, workers int, cfg Config) <-chan result {
+func process(ctx context.Context, jobs <-chan job, workers int, cfg Config) <-chan result {
 	results := make(chan result, workers)
 	done := make(chan struct{})
+	timeout := cfg.clipTimeout()
 	for i := 0; i < workers; i++ {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			w := NewWorker(cfg.Preset, cfg.Seed)
-			defer w.Close()
+			w.ClipTimeout = timeout
+			defer func() { w.Close() }()
 			for j := range jobs {
-				row, f := w.Process(j.clip)
+				var row *shard.Row
+				var f *shard.Failure
+				row, f, w = watch(ctx, w, j.clip, cfg)
 				results <- result{clip: j.clip, row: row, failure: f}
 			}
 		}()
@@ -170,15 +199,80 @@ func process(jobs <-chan job, workers int, cfg Config) <-chan result {
 	return results
 }
 
+// watch runs w.ProcessContext under a watchdog. The worker's own deadline normally stops a slow
+// clip; if the worker is still busy well after it (stuck in a blocking call no deadline can
+// interrupt, such as opening a FIFO), the clip fails, the busy worker is abandoned (it closes
+// itself if it ever returns) and a fresh one takes its place.
+func watch(ctx context.Context, w *Worker, c ingest.Clip, cfg Config) (*shard.Row, *shard.Failure, *Worker) {
+	if w.ClipTimeout <= 0 {
+		row, f := w.ProcessContext(ctx, c)
+		return row, f, w
+	}
+	type outcome struct {
+		row *shard.Row
+		f   *shard.Failure
+	}
+	ch := make(chan outcome, 1)
+	go func() {
+		row, f := w.ProcessContext(ctx, c)
+		ch <- outcome{row, f}
+	}()
+	grace := min(max(w.ClipTimeout/2, 100*time.Millisecond), 10*time.Second)
+	timer := time.NewTimer(w.ClipTimeout + grace)
+	defer timer.Stop()
+	select {
+	case o := <-ch:
+		return o.row, o.f, w
+	case <-timer.C:
+	}
+	stage, path := w.current()
+	old := w
+	go func() {
+		<-ch
+		old.Close()
+	}()
+	nw := NewWorker(cfg.Preset, cfg.Seed)
+	nw.ClipTimeout = w.ClipTimeout
+	return nil, &shard.Failure{ClipID: c.ID, Path: path, Stage: stage,
+		Error: fmt.Sprintf("%s: %v; the decoder did not stop and was abandoned", path, deadlineError{w.ClipTimeout})}, nw
+}
+
+// deadlineError is the cause of a clip's context when ClipTimeout runs out.
+type deadlineError struct{ d time.Duration }
+
+func (e deadlineError) Error() string {
+	return "deadline exceeded after " + strconv.FormatFloat(e.d.Seconds(), 'f', -1, 64) + "s"
+}
+
+// Is makes errors.Is(err, context.DeadlineExceeded) hold.
+func (e deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
 // Worker turns one clip at a time into a shard row or a failure. It owns one
 // audio decoder, video decoder and feature extractor, reused across clips; use
 // one per goroutine. Extract runs a pool of them; other runners (Apache Beam)
 // call them directly.
 type Worker struct {
+	// ClipTimeout bounds each clip Process or ProcessContext handles (0: no limit). NewWorker
+	// leaves it 0; Extract sets it from Config.ClipTimeout.
+	ClipTimeout time.Duration
+
 	seed  uint64
 	audio *audio.Decoder
 	video *video.Decoder
 	feat  *features.Extractor
+	// what the current clip is doing, for the watchdog (written by Process, read by watch)
+	stage, path atomic.Pointer[string]
+}
+
+// current returns the stage and file of the clip being processed.
+func (w *Worker) current() (stage, path string) {
+	if p := w.stage.Load(); p != nil {
+		stage = *p
+	}
+	if p := w.path.Load(); p != nil {
+		path = *p
+	}
+	return stage, path
 }
 
 // NewWorker makes a worker for preset p; seed seeds the random crops (with the clip id).
@@ -201,11 +295,29 @@ func (w *Worker) Close() {
 // is non-nil. It never panics: a panic while handling a clip becomes that
 // clip's failure, naming the stage.
 func (w *Worker) Process(c ingest.Clip) (row *shard.Row, failure *shard.Failure) {
+	return w.ProcessContext(context.Background(), c)
+}
+
+// ProcessContext is Process with cancellation: once ctx is done, or w.ClipTimeout
+// has passed, decoding stops and the clip fails at the stage it was in (with
+// "deadline exceeded after …" for the timeout).
+func (w *Worker) ProcessContext(ctx context.Context, c ingest.Clip) (row *shard.Row, failure *shard.Failure) {
+	if w.ClipTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, w.ClipTimeout, deadlineError{w.ClipTimeout})
+		defer cancel()
+	}
 	stage := ingest.StageDecodeAudio
 	path := c.Path
 	if c.AudioPath != "" {
 		path = c.AudioPath
 	}
+	setStage := func() {
+		s, p := stage, path
+		w.stage.Store(&s)
+		w.path.Store(&p)
+	}
+	setStage()
 	defer func() {
 		if p := recover(); p != nil {
 			row, failure = nil, &shard.Failure{ClipID: c.ID, Path: path, Stage: stage, Error: fmt.Sprintf("internal error: %v", p)}
@@ -214,16 +326,21 @@ func (w *Worker) Process(c ingest.Clip) (row *shard.Row, failure *shard.Failure)
 	fail := func(err error) (*shard.Row, *shard.Failure) {
 		return nil, &shard.Failure{ClipID: c.ID, Path: path, Stage: stage, Error: err.Error()}
 	}
-	samples, err := w.audio.Decode(path)
+	samples, err := w.audio.DecodeContext(ctx, path)
 	if err != nil {
 		return fail(err)
 	}
 	stage, path = ingest.StageDecodeVideo, c.Path
-	frames, dur, err := w.video.Frames(c.Path)
+	setStage()
+	frames, dur, err := w.video.FramesContext(ctx, c.Path)
 	if err != nil {
 		return fail(err)
 	}
 	stage = ingest.StageFeatures
+	setStage()
+	if ctx.Err() != nil {
+		return fail(context.Cause(ctx))
+	}
 	feat, err := w.feat.Audio(samples, clipSeed(w.seed, c.ID))
 	if err != nil {
 		return fail(err)
@@ -259,4 +376,61 @@ func autoShardRows(p features.Preset) int {
 	}
 	n := (256 << 20) / (bytes + fb)
 	return max(16, min(4096, n))
+}
+
+// safeIDs returns ds with every clip id that is not valid UTF-8 escaped (each invalid byte
+// written as \xHH). failures.jsonl (JSON) and the shards' utf8 clip_id column cannot keep such
+// an id exactly, and an id that reads back differently would be extracted again on resume.
+// An escaped id that collides with another id gets "~" appended until it is unique. ds itself
+// is not modified; it is returned as is when every id is valid.
+func safeIDs(ds *ingest.Dataset) *ingest.Dataset {
+	valid := true
+	for _, c := range ds.Clips {
+		valid = valid && utf8.ValidString(c.ID)
+	}
+	for _, r := range ds.Rejected {
+		valid = valid && utf8.ValidString(r.ClipID)
+	}
+	if valid {
+		return ds
+	}
+	taken := make(map[string]bool, len(ds.Clips)+len(ds.Rejected))
+	for _, c := range ds.Clips {
+		taken[c.ID] = true
+	}
+	for _, r := range ds.Rejected {
+		taken[r.ClipID] = true
+	}
+	fix := func(id string) string {
+		if utf8.ValidString(id) {
+			return id
+		}
+		var b strings.Builder
+		for i := 0; i < len(id); {
+			r, n := utf8.DecodeRuneInString(id[i:])
+			if r == utf8.RuneError && n <= 1 {
+				fmt.Fprintf(&b, `\x%02x`, id[i])
+				i++
+				continue
+			}
+			b.WriteString(id[i : i+n])
+			i += n
+		}
+		s := b.String()
+		for taken[s] {
+			s += "~"
+		}
+		taken[s] = true
+		return s
+	}
+	c := *ds
+	c.Clips = slices.Clone(ds.Clips)
+	c.Rejected = slices.Clone(ds.Rejected)
+	for i := range c.Clips {
+		c.Clips[i].ID = fix(c.Clips[i].ID)
+	}
+	for i := range c.Rejected {
+		c.Rejected[i].ClipID = fix(c.Rejected[i].ClipID)
+	}
+	return &c
 }

@@ -1,9 +1,11 @@
 package video
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/asticode/go-astiav"
 )
@@ -101,13 +103,29 @@ func (d *Decoder) FrameSize() int { return d.height * d.width * 3 }
 // The duration is the video stream's, else the container's, else the end of the last video
 // packet.
 func (d *Decoder) Frames(path string) (frames []byte, durationS float64, err error) {
+	return d.FramesContext(context.Background(), path)
+}
+
+// FramesContext is Frames with a deadline: once ctx is done the demux/decode loop stops, and a
+// read blocked inside FFmpeg is aborted through the format context's interrupt callback. The
+// error then wraps context.Cause(ctx) and names path.
+func (d *Decoder) FramesContext(ctx context.Context, path string) (frames []byte, durationS float64, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("video: %s: %w", path, context.Cause(ctx))
+	}
+	// A context error wins over FFmpeg's "immediate exit requested" from the interrupt.
+	defer func() {
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			frames, durationS, err = nil, 0, fmt.Errorf("video: %s: %w", path, context.Cause(ctx))
+		}
+	}()
 	if d.pkt == nil {
 		return nil, 0, fmt.Errorf("video: %s: decoder is closed", path)
 	}
 	if d.sampler.Count <= 0 || d.width <= 0 || d.height <= 0 {
 		return nil, 0, fmt.Errorf("video: %s: invalid sampler %+v or size %dx%d", path, d.sampler, d.width, d.height)
 	}
-	fc, idx, err := openVideo(path)
+	fc, idx, err := openVideo(ctx, path)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -115,7 +133,7 @@ func (d *Decoder) Frames(path string) (frames []byte, durationS float64, err err
 	st := fc.Streams()[idx]
 	durationS = streamDuration(st, fc)
 	if durationS <= 0 {
-		if durationS, err = scanDuration(path); err != nil {
+		if durationS, err = scanDuration(ctx, path); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -141,14 +159,14 @@ func (d *Decoder) Frames(path string) (frames []byte, durationS float64, err err
 	}
 
 	frames = make([]byte, d.sampler.Count*d.FrameSize())
-	if err := d.decode(fc, st, cc, frames); err != nil {
+	if err := d.decode(ctx, fc.FormatContext, st, cc, frames); err != nil {
 		return nil, 0, fmt.Errorf("video: %s: %w", path, err)
 	}
 	return frames, durationS, nil
 }
 
 // decode runs the demux/decode loop, writing the frame shown at each target time to out.
-func (d *Decoder) decode(fc *astiav.FormatContext, st *astiav.Stream, cc *astiav.CodecContext, out []byte) error {
+func (d *Decoder) decode(ctx context.Context, fc *astiav.FormatContext, st *astiav.Stream, cc *astiav.CodecContext, out []byte) error {
 	defer d.frm.Unref()
 	defer d.prev.Unref()
 	d.maxDts, d.ptsLead, d.draining = math.MinInt64, -1, false
@@ -171,7 +189,10 @@ func (d *Decoder) decode(fc *astiav.FormatContext, st *astiav.Stream, cc *astiav
 			checked = j
 			seek = d.seekBefore(fc, st, cc, start, d.targets[j])
 		}
-		got, err := d.next(fc, st.Index(), cc, &lastErr)
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		got, err := d.next(ctx, fc, st.Index(), cc, &lastErr)
 		if err != nil {
 			return err
 		}
@@ -239,8 +260,11 @@ func (d *Decoder) seekBefore(fc *astiav.FormatContext, st *astiav.Stream, cc *as
 // next decodes the next frame into d.frm. It returns false at the end of the stream. Corrupt
 // packets are skipped (the last such error is kept in lastErr); read errors other than end of
 // file are returned.
-func (d *Decoder) next(fc *astiav.FormatContext, idx int, cc *astiav.CodecContext, lastErr *error) (bool, error) {
+func (d *Decoder) next(ctx context.Context, fc *astiav.FormatContext, idx int, cc *astiav.CodecContext, lastErr *error) (bool, error) {
 	for {
+		if ctx.Err() != nil {
+			return false, context.Cause(ctx)
+		}
 		err := cc.ReceiveFrame(d.frm)
 		switch {
 		case err == nil:
@@ -257,7 +281,7 @@ func (d *Decoder) next(fc *astiav.FormatContext, idx int, cc *astiav.CodecContex
 				return false, nil
 			}
 		}
-		if err := d.feed(fc, idx, cc, lastErr); err != nil {
+		if err := d.feed(ctx, fc, idx, cc, lastErr); err != nil {
 			return false, err
 		}
 	}
@@ -265,8 +289,11 @@ func (d *Decoder) next(fc *astiav.FormatContext, idx int, cc *astiav.CodecContex
 
 // feed reads packets until one of stream idx has been sent to the decoder, or flushes the
 // decoder at the end of the input.
-func (d *Decoder) feed(fc *astiav.FormatContext, idx int, cc *astiav.CodecContext, lastErr *error) error {
+func (d *Decoder) feed(ctx context.Context, fc *astiav.FormatContext, idx int, cc *astiav.CodecContext, lastErr *error) error {
 	for {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		if err := fc.ReadFrame(d.pkt); err != nil {
 			if !errors.Is(err, astiav.ErrEof) {
 				return fmt.Errorf("reading packet: %w", err)
@@ -320,43 +347,66 @@ func (d *Decoder) write(f *astiav.Frame, dst []byte) error {
 	return nil
 }
 
+// input is an open format context and what must outlive it.
+type input struct {
+	*astiav.FormatContext
+	stop func() // releases the interrupt callback; after the context is freed
+}
+
+// interruptOn makes FFmpeg's blocking I/O on fc (open, probe, packet reads) give up once ctx is
+// done. Call the returned function after fc has been freed.
+func interruptOn(ctx context.Context, fc *astiav.FormatContext) (stop func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	ii := fc.SetInterruptCallback()
+	stopAfter := context.AfterFunc(ctx, ii.Interrupt)
+	return func() {
+		stopAfter()
+		runtime.KeepAlive(ii) // FFmpeg holds a pointer to its flag until fc is freed
+	}
+}
+
 // openVideo opens path, reads its stream info and returns the index of the best video stream;
-// the demuxer is told to skip every other stream.
-func openVideo(path string) (*astiav.FormatContext, int, error) {
-	fc := astiav.AllocFormatContext()
-	if fc == nil {
+// the demuxer is told to skip every other stream. Once ctx is done, blocked reads give up.
+func openVideo(ctx context.Context, path string) (*input, int, error) {
+	afc := astiav.AllocFormatContext()
+	if afc == nil {
 		return nil, 0, fmt.Errorf("video: %s: cannot allocate format context", path)
 	}
+	fc := &input{FormatContext: afc, stop: interruptOn(ctx, afc)}
 	if err := fc.OpenInput(path, nil, nil); err != nil {
 		fc.Free()
+		fc.stop()
 		return nil, 0, fmt.Errorf("video: open %s: %w", path, err)
 	}
 	// Containers with a header (MP4) describe their streams up front; probing them with
 	// FindStreamInfo would decode frames for nothing. Header-less ones (FLV) need it.
-	idx := bestVideoStream(fc)
+	idx := bestVideoStream(fc.FormatContext)
 	if idx < 0 || fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
 		if err := fc.FindStreamInfo(nil); err != nil {
 			closeInput(fc)
 			return nil, 0, fmt.Errorf("video: %s: reading stream info: %w", path, err)
 		}
-		idx = bestVideoStream(fc)
+		idx = bestVideoStream(fc.FormatContext)
 	}
 	if idx < 0 {
 		closeInput(fc)
 		return nil, 0, fmt.Errorf("video: %s: no video stream", path)
 	}
-	discardOtherStreams(fc, idx)
+	discardOtherStreams(fc.FormatContext, idx)
 	return fc, idx, nil
 }
 
-func closeInput(fc *astiav.FormatContext) {
+func closeInput(fc *input) {
 	fc.CloseInput()
 	fc.Free()
+	fc.stop()
 }
 
 // streamDuration returns the stream's duration, else the container's, in seconds (0 if
 // neither is known).
-func streamDuration(st *astiav.Stream, fc *astiav.FormatContext) float64 {
+func streamDuration(st *astiav.Stream, fc *input) float64 {
 	if dur := st.Duration(); dur > 0 && dur != astiav.NoPtsValue {
 		return float64(dur) * st.TimeBase().Float64()
 	}
@@ -368,8 +418,8 @@ func streamDuration(st *astiav.Stream, fc *astiav.FormatContext) float64 {
 
 // scanDuration demuxes the whole video stream (without decoding) and returns the end time of
 // its last packet relative to the stream start, for files that declare no duration.
-func scanDuration(path string) (float64, error) {
-	fc, idx, err := openVideo(path)
+func scanDuration(ctx context.Context, path string) (float64, error) {
+	fc, idx, err := openVideo(ctx, path)
 	if err != nil {
 		return 0, err
 	}
@@ -378,7 +428,7 @@ func scanDuration(path string) (float64, error) {
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	first, end := astiav.NoPtsValue, astiav.NoPtsValue
-	for fc.ReadFrame(pkt) == nil {
+	for ctx.Err() == nil && fc.ReadFrame(pkt) == nil {
 		if pts := pkt.Pts(); pkt.StreamIndex() == idx && pts != astiav.NoPtsValue {
 			if first == astiav.NoPtsValue || pts < first {
 				first = pts
@@ -386,6 +436,9 @@ func scanDuration(path string) (float64, error) {
 			end = max(end, pts+pkt.Duration())
 		}
 		pkt.Unref()
+	}
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("video: %s: %w", path, context.Cause(ctx))
 	}
 	if end == astiav.NoPtsValue {
 		return 0, fmt.Errorf("video: %s: no duration and no timestamped video packet", path)

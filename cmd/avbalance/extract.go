@@ -31,6 +31,7 @@ func runExtract(ctx context.Context, args []string) int {
 	shardRows := fs.Int("shard-rows", 0, "rows per shard (0 = about 256 MB per shard)")
 	resume := fs.Bool("resume", false, "continue an interrupted run in --out: keep its shards and failures, extract the rest")
 	seed := fs.Uint64("seed", 0, "seed for splits and random crops")
+	clipTimeout := fs.Duration("clip-timeout", pipeline.DefaultClipTimeout, "give up on a clip that takes longer than this to decode (recorded as a failure; 0 = no limit)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	if code := parse(fs, args); code >= 0 {
 		return code
@@ -80,7 +81,12 @@ func runExtract(ctx context.Context, args []string) int {
 	}
 	cfg := pipeline.Config{
 		Dataset: ds, Preset: preset, Out: *out, Workers: *workers, ShardRows: *shardRows,
-		Resume: *resume, Seed: *seed,
+		Resume: *resume, Seed: *seed, ClipTimeout: *clipTimeout,
+	}
+	if *clipTimeout == 0 {
+		cfg.ClipTimeout = -1 // no limit
+	} else if *clipTimeout < 0 {
+		return fail(exitUsage, "--clip-timeout must be ≥ 0 (0 = no limit), got %s", *clipTimeout)
 	}
 	if !*quiet {
 		cfg.Progress = os.Stderr

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/avbalance/avbalance/features/shard"
+	"github.com/avbalance/avbalance/internal/testmedia"
+)
+
+var (
+	cliOnce sync.Once
+	cliPath string
+	cliErr  error
+)
+
+// buildCLI builds this command once per test binary run.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the CLI; skipped with -short")
+	}
+	cliOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "avbalance-cli-")
+		if err != nil {
+			cliErr = err
+			return
+		}
+		cliPath = filepath.Join(dir, "avbalance")
+		cmd := exec.Command("go", "build", "-o", cliPath, ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			cliErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if cliErr != nil {
+		t.Fatal(cliErr)
+	}
+	return cliPath
+}
+
+// run runs the CLI and returns its exit code and combined output.
+func run(t *testing.T, bin string, args ...string) (int, string) {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0, string(out)
+}
+
+// manifest writes a manifest of n clips over the generated testdata clips, spread over the
+// train, val and test splits and two labels.
+func manifest(t *testing.T, n int) string {
+	t.Helper()
+	media := filepath.Dir(testmedia.Generated(t, "sine_h264_aac.mp4"))
+	var b strings.Builder
+	b.WriteString("id,path,label,split\n")
+	for i := 0; i < n; i++ {
+		file := "sine_h264_aac.mp4"
+		if i%3 == 0 {
+			file = "flv_mp3.flv"
+		}
+		split := [...]string{"val", "test", "train", "train", "train"}[i%5]
+		fmt.Fprintf(&b, "c%03d,%s,l%d,%s\n", i, filepath.Join(media, file), i%2, split)
+	}
+	p := filepath.Join(t.TempDir(), "m.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func extract(t *testing.T, bin, man, out string, extra ...string) (int, string) {
+	t.Helper()
+	args := append([]string{"extract", "--dataset", "manifest", "--manifest", man, "--preset", "tiny",
+		"--out", out, "--quiet", "--workers", "2"}, extra...)
+	return run(t, bin, args...)
+}
+
+// TestInspectVerifyFlippedByte: `avbalance inspect --verify` exits 3 and names the shard when a
+// single byte of it is flipped, wherever the byte is.
+func TestInspectVerifyFlippedByte(t *testing.T) {
+	bin := buildCLI(t)
+	out := t.TempDir()
+	if code, msg := extract(t, bin, manifest(t, 12), out, "--shard-rows", "5"); code != 0 {
+		t.Fatalf("extract: exit %d\n%s", code, msg)
+	}
+	if code, msg := run(t, bin, "inspect", out, "--verify"); code != 0 {
+		t.Fatalf("inspect of a good folder: exit %d\n%s", code, msg)
+	}
+	name := shard.ShardName(1)
+	path := filepath.Join(out, name)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	// The first and last bytes (Arrow magic), a byte in the middle of the data and random ones.
+	offsets := []int{0, len(orig) - 1, len(orig) / 2, rng.IntN(len(orig)), rng.IntN(len(orig))}
+	for _, off := range offsets {
+		bad := bytes.Clone(orig)
+		bad[off] ^= 1 << rng.IntN(8)
+		if err := os.WriteFile(path, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, msg := run(t, bin, "inspect", out, "--verify")
+		if code != 3 || !strings.Contains(msg, name) || !strings.Contains(msg, "sha256") {
+			t.Errorf("byte %d flipped: exit %d, want 3 and a message naming %s and its sha256:\n%s", off, code, name, msg)
+		}
+		code, msg = run(t, bin, "inspect", out, "--json")
+		var rep shard.Report
+		if err := json.Unmarshal([]byte(msg[strings.Index(msg, "{"):]), &rep); err != nil || code != 3 || len(rep.Problems) == 0 {
+			t.Errorf("byte %d flipped: --json exit %d, problems %v (%v)", off, code, rep.Problems, err)
+		}
+	}
+	if err := os.WriteFile(path, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := run(t, bin, "inspect", out); code != 0 {
+		t.Errorf("inspect after restoring the byte: exit %d\n%s", code, msg)
+	}
+}
+
+// checkNoCorruptShard asserts that every shard-named file in dir opens and no temp file is left.
+func checkNoCorruptShard(t *testing.T, dir string) {
+	t.Helper()
+	files, err := shard.Scan(dir)
+	if err != nil {
+		return // the folder itself is not there or not readable
+	}
+	for _, f := range files {
+		r, err := shard.Open(filepath.Join(dir, f))
+		if err != nil {
+			t.Errorf("corrupt shard left behind: %v", err)
+			continue
+		}
+		r.Close()
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(dir, "*"+shard.TempExt)); len(tmp) > 0 {
+		t.Errorf("temporary files left behind: %v", tmp)
+	}
+}
+
+// TestExtractReadOnlyOutput: an output folder that cannot be written gives exit 1 and a message
+// that names the folder and the cause. Root ignores permission bits, so the folder is made
+// immutable with chattr +i (skipped where that is not possible); a folder under /sys, where
+// even root cannot create one, is tried too.
+func TestExtractReadOnlyOutput(t *testing.T) {
+	bin := buildCLI(t)
+	man := manifest(t, 6)
+	t.Run("immutable", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "ro")
+		if err := os.Mkdir(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if msg, err := exec.Command("chattr", "+i", out).CombinedOutput(); err != nil {
+			t.Skipf("chattr +i not possible here: %v %s", err, msg)
+		}
+		t.Cleanup(func() { exec.Command("chattr", "-i", out).Run() })
+		code, msg := extract(t, bin, man, out)
+		if code != 1 || !strings.Contains(msg, out) || !strings.Contains(msg, "operation not permitted") {
+			t.Errorf("exit %d, want 1 and a message naming %s and the cause:\n%s", code, out, msg)
+		}
+		checkNoCorruptShard(t, out)
+	})
+	t.Run("sys", func(t *testing.T) {
+		out := "/sys/avbalance-test-out"
+		code, msg := extract(t, bin, man, out)
+		if code != 1 || !strings.Contains(msg, out) {
+			t.Errorf("exit %d, want 1 and a message naming %s:\n%s", code, out, msg)
+		}
+	})
+}
+
+// TestExtractDiskFull: an output folder on a file system that fills up mid-run (a 256 KiB
+// tmpfs; skipped where mounting is not allowed) gives exit 1 and "no space left on device",
+// leaves no corrupt or temporary shard, and everything it did commit verifies.
+func TestExtractDiskFull(t *testing.T) {
+	bin := buildCLI(t)
+	mnt := t.TempDir()
+	if msg, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here: %v %s", err, msg)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	out := filepath.Join(mnt, "out")
+	code, msg := extract(t, bin, manifest(t, 40), out, "--shard-rows", "4")
+	if code != 1 || !strings.Contains(msg, "no space left on device") {
+		t.Errorf("exit %d, want 1 and \"no space left on device\":\n%s", code, msg)
+	}
+	checkNoCorruptShard(t, out)
+	ix, err := shard.ReadIndex(out)
+	if err != nil {
+		t.Logf("no index.json (%v)", err)
+		return
+	}
+	for _, s := range ix.Shards {
+		if _, err := shard.Describe(filepath.Join(out, s.File)); err != nil {
+			t.Errorf("listed shard %s: %v", s.File, err)
+		}
+	}
+}
+
+// TestTrainKillResume: `avbalance train` killed with SIGKILL during an epoch and resumed with
+// --resume ends with the same result.json as an uninterrupted run with the same seed.
+func TestTrainKillResume(t *testing.T) {
+	bin := buildCLI(t)
+	shards := t.TempDir()
+	if code, msg := extract(t, bin, manifest(t, 60), shards); code != 0 {
+		t.Fatalf("extract: exit %d\n%s", code, msg)
+	}
+	const epochs = 4
+	args := func(out string) []string {
+		return []string{"train", "--shards", shards, "--mode", "concat", "--epochs", fmt.Sprint(epochs),
+			"--batch", "8", "--seed", "7", "--out", out, "--quiet"}
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	if code, msg := run(t, bin, args(ref)...); code != 0 {
+		t.Fatalf("uninterrupted train: exit %d\n%s", code, msg)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for trial := 0; trial < 2; trial++ {
+		out := filepath.Join(t.TempDir(), "killed")
+		cmd := exec.Command(bin, args(out)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until epoch 1 is done (2 metric lines per epoch: train and val), then kill
+		// somewhere in epoch 2.
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			b, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+			if bytes.Count(b, []byte("\n")) >= 4 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(300 * time.Millisecond))))
+		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		err := cmd.Wait()
+		if err == nil {
+			t.Logf("trial %d: the run finished before the kill", trial)
+		}
+		code, msg := run(t, bin, append(args(out), "--resume")...)
+		if code != 0 {
+			t.Fatalf("trial %d: resume: exit %d\n%s", trial, code, msg)
+		}
+		want, got := loadResult(t, ref), loadResult(t, out)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("trial %d: killed+resumed result differs from the uninterrupted run:\n got %v\nwant %v", trial, got, want)
+		}
+	}
+}
+
+// loadResult reads result.json without its timing and run-folder fields.
+func loadResult(t *testing.T, dir string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var strip func(v any)
+	strip = func(v any) {
+		if mm, ok := v.(map[string]any); ok {
+			delete(mm, "seconds")
+			delete(mm, "run_dir")
+			for _, x := range mm {
+				strip(x)
+			}
+		}
+	}
+	strip(m)
+	return m
+}
