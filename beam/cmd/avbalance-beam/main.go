@@ -1,0 +1,144 @@
+// Command avbalance-beam runs `avbalance extract` as an Apache Beam pipeline:
+// the same flags, the same output folder (shard-*.arrow, index.json,
+// failures.jsonl), on any Beam runner and filesystem.
+//
+//	avbalance-beam --dataset manifest --manifest clips.csv --preset default --out /data/feat            # prism, in-process
+//	avbalance-beam --dataset cremad --root /mnt/crema --preset ogmge-cremad --out gs://b/feat \
+//	    --runner dataflow --project P --region R --temp_location gs://b/tmp --sdk_container_image IMAGE
+//
+// Beam's own flags (--runner, --endpoint, --environment_type, --job_name, …)
+// sit beside ours; the binary is also the worker when a runner starts it with
+// --worker.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"   // the --runner flag
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx" // links every runner: prism, flink, spark, dataflow, universal
+	"github.com/asticode/go-astiav"
+
+	"github.com/avbalance/avbalance/beam/extract"
+	"github.com/avbalance/avbalance/features"
+)
+
+const (
+	exitOK       = 0
+	exitAborted  = 1 // the run stopped on an error
+	exitUsage    = 2 // bad flags or configuration
+	exitFailures = 3 // done, but some clips failed (listed in failures.jsonl)
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	dataset := flag.String("dataset", "", "cremad, vggsound or manifest")
+	root := flag.String("root", "", "dataset folder: CREMA-D root (VideoFlash/, AudioWAV/ or flat .flv files) or the VGGSound clips folder; must be readable by the workers")
+	csvPath := flag.String("csv", "", "VGGSound clip list (youtube_id,start_seconds,label,split)")
+	manifest := flag.String("manifest", "", "generic manifest CSV (id,path,label[,split][,audio_path])")
+	split := flag.String("split", "speaker", "CREMA-D split: speaker (by actor, seeded), lists (--train-list/--test-list) or none")
+	trainList := flag.String("train-list", "", "CREMA-D train list for --split lists (OGM-GE train.csv)")
+	testList := flag.String("test-list", "", "CREMA-D test list for --split lists (OGM-GE test.csv)")
+	valFrac := flag.Float64("val-frac", 0.1, "share of train moved to val (CREMA-D lists, VGGSound)")
+	onlyPresent := flag.Bool("only-present", false, "VGGSound: leave out listed clips whose file is absent instead of recording them as failures")
+	presetName := flag.String("preset", "default", "feature preset: "+strings.Join(features.PresetNames(), ", "))
+	frames := flag.Int("frames", 0, "override the preset's number of video frames")
+	size := flag.Int("size", 0, "override the preset's frame width and height (pixels)")
+	seconds := flag.Float64("seconds", 0, "override the preset's audio duration (seconds)")
+	out := flag.String("out", "", "output folder on a Beam filesystem: /local/dir, gs://bucket/dir or s3://bucket/dir")
+	shards := flag.Int("shards", 0, "number of shard files N, a clip goes to shard hash(id) mod N (0 = about 256 MB per shard)")
+	seed := flag.Uint64("seed", 0, "seed for splits and random crops")
+	workers := flag.Int("workers", 0, "clips decoded at once by each extract DoFn instance (0 = one per CPU on prism, 1 on other runners, which run an instance per core)")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: avbalance-beam --dataset cremad|vggsound|manifest --root DIR [--csv FILE] [--manifest FILE] --preset NAME --out DIR [--shards N] [--runner prism|flink|spark|dataflow] [beam flags]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	// Per-clip decode problems are recorded in failures.jsonl; FFmpeg's own log
+	// lines would only bury the output. AVBALANCE_FFMPEG_LOG=1 shows them.
+	// Set before beam.Init, so workers are quiet too.
+	if os.Getenv("AVBALANCE_FFMPEG_LOG") == "" {
+		astiav.SetLogLevel(astiav.LogLevelFatal)
+	}
+	beam.Init() // when started as a Beam worker, this runs the worker and never returns
+
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "avbalance-beam: unexpected arguments %q\n", flag.Args())
+		return exitUsage
+	}
+	preset, err := features.Lookup(*presetName)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if *frames > 0 {
+		preset.Frames = *frames
+	}
+	if *size > 0 {
+		preset.Width, preset.Height = *size, *size
+	}
+	if *seconds > 0 {
+		preset = preset.WithSeconds(*seconds)
+	}
+	if err := preset.Validate(); err != nil {
+		return fail(exitUsage, "preset %s: %v", preset.Name, err)
+	}
+	if *out == "" {
+		return fail(exitUsage, "--out is required")
+	}
+	cfg := extract.Config{
+		Input: extract.Input{
+			Dataset: *dataset, Root: *root, CSV: *csvPath, Manifest: *manifest,
+			Split: *split, TrainList: *trainList, TestList: *testList, ValFrac: *valFrac,
+			OnlyPresent: *onlyPresent, Seed: *seed,
+		},
+		Preset: preset, Out: *out, Shards: *shards, Seed: *seed, Workers: *workers,
+	}
+	if err := cfg.Validate(); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	ds, err := cfg.Input.Read()
+	if err != nil {
+		return fail(exitUsage, "%s: %v", *dataset, err)
+	}
+	runner := *runners.Runner
+	if runner == "" {
+		runner = "prism"
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = extract.DefaultWorkers(runner)
+	}
+	fmt.Fprintf(os.Stderr, "extract: %d clips (%d rejected up front) from %s, preset %s, %d shards, runner %s, %d decoders per DoFn → %s\n",
+		len(ds.Clips)+len(ds.Rejected), len(ds.Rejected), ds.Name, preset.Name, cfg.ShardCount(len(ds.Clips)), runner, cfg.Workers, *out)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := extract.RunDataset(ctx, runner, cfg, ds)
+	if err != nil {
+		return fail(exitAborted, "extract: %v", err)
+	}
+	if sum == nil {
+		fmt.Fprintf(os.Stderr, "extract: job submitted; %s/index.json appears when it is done\n", *out)
+		return exitOK
+	}
+	fmt.Printf("clips_total %d  clips_ok %d  clips_failed %d  shards %d  %.1fs\n",
+		sum.Total, sum.OK, sum.Failed, sum.Shards, sum.Elapsed.Seconds())
+	if sum.Failed > 0 {
+		fmt.Fprintf(os.Stderr, "extract: %d clips failed: see %s/failures.jsonl\n", sum.Failed, *out)
+		return exitFailures
+	}
+	return exitOK
+}
+
+func fail(code int, format string, a ...any) int {
+	fmt.Fprintf(os.Stderr, "avbalance-beam: "+format+"\n", a...)
+	return code
+}

@@ -1,0 +1,137 @@
+package extract
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"runtime"
+	"strings"
+
+	"github.com/avbalance/avbalance/features"
+	"github.com/avbalance/avbalance/ingest"
+)
+
+// Input says how to read the clip list. It is plain data (serialised into the
+// pipeline) because the clip list is read twice with the same ingest readers:
+// once by the launcher, to fail fast on a bad configuration and to size the
+// job, and once inside the pipeline, so a large list is not embedded in the job
+// graph. Paths must therefore be valid on the workers too.
+type Input struct {
+	Dataset     string   `json:"dataset"`              // cremad, vggsound or manifest
+	Root        string   `json:"root,omitempty"`       // CREMA-D root or VGGSound clips folder
+	CSV         string   `json:"csv,omitempty"`        // VGGSound clip list
+	Manifest    string   `json:"manifest,omitempty"`   // generic manifest CSV
+	Labels      []string `json:"labels,omitempty"`     // manifest: fixed label list (ids = positions); empty = sorted distinct
+	Split       string   `json:"split,omitempty"`      // CREMA-D split policy: speaker, lists or none
+	TrainList   string   `json:"train_list,omitempty"` // CREMA-D lists
+	TestList    string   `json:"test_list,omitempty"`
+	ValFrac     float64  `json:"val_frac,omitempty"`
+	OnlyPresent bool     `json:"only_present,omitempty"` // VGGSound: leave out absent files
+	Seed        uint64   `json:"seed,omitempty"`         // split seed
+}
+
+// Read reads the clip list with the ingest reader the Input names.
+func (in Input) Read() (*ingest.Dataset, error) {
+	switch in.Dataset {
+	case "cremad":
+		return ingest.ReadCremaD(ingest.CremaDOptions{
+			Root: in.Root, Split: ingest.SplitPolicy(in.Split), Seed: in.Seed,
+			TrainList: in.TrainList, TestList: in.TestList, ValFrac: in.ValFrac,
+		})
+	case "vggsound":
+		return ingest.ReadVGGSound(ingest.VGGSoundOptions{
+			CSV: in.CSV, ClipsDir: in.Root, OnlyPresent: in.OnlyPresent, ValFrac: in.ValFrac, Seed: in.Seed,
+		})
+	case "manifest":
+		if in.Manifest == "" {
+			return nil, errors.New("dataset manifest needs a manifest file (--manifest FILE)")
+		}
+		return ingest.ReadManifest(in.Manifest, ingest.ManifestOptions{Labels: in.Labels})
+	case "":
+		return nil, errors.New("no dataset given (cremad, vggsound or manifest)")
+	default:
+		return nil, fmt.Errorf("unknown dataset %q (cremad, vggsound or manifest)", in.Dataset)
+	}
+}
+
+// Config describes one extraction job on Beam.
+type Config struct {
+	Input  Input
+	Preset features.Preset // stored whole in index.json
+	// Out is the output folder on any Beam filesystem: /local/dir, gs://bucket/dir, s3://bucket/dir.
+	// It must hold no earlier results.
+	Out string
+	// Shards is the number of shard files N (a clip goes to shard hash(id) mod N);
+	// 0 sizes them like the local pipeline, about 256 MB each.
+	Shards int
+	Seed   uint64 // seeds the random crops of presets that crop (with the clip id), as pipeline.Config.Seed
+	// Workers is how many clips one extract DoFn instance decodes at once, each
+	// with its own decoders. Runners that run many instances per machine (Flink
+	// task slots, Dataflow harness threads) want 1; prism hands a stage's whole
+	// input to one instance, so there it should be the number of CPUs
+	// (DefaultWorkers).
+	Workers int
+}
+
+// DefaultWorkers is the Config.Workers for a runner: one per CPU on prism, where
+// one DoFn instance gets a whole stage, else 1.
+func DefaultWorkers(runner string) int {
+	switch strings.ToLower(runner) {
+	case "", "prism", "prismrunner":
+		return runtime.NumCPU()
+	}
+	return 1
+}
+
+// Validate checks the configuration and says what to change.
+func (c *Config) Validate() error {
+	switch {
+	case c.Out == "":
+		return errors.New("no output folder given: set --out")
+	case c.Shards < 0:
+		return fmt.Errorf("shards must be ≥ 0 (0 = automatic), got %d", c.Shards)
+	case c.Workers < 0:
+		return fmt.Errorf("workers must be ≥ 0, got %d", c.Workers)
+	}
+	return c.Preset.Validate()
+}
+
+// ShardCount is the number of shards for clips clips: c.Shards when set, else
+// enough shards of about 256 MB (as the local pipeline cuts them) to hold them.
+func (c *Config) ShardCount(clips int) int {
+	if c.Shards > 0 {
+		return c.Shards
+	}
+	per := RowsPerShard(c.Preset)
+	return max(1, (clips+per-1)/per)
+}
+
+// RowsPerShard keeps a shard near 256 MB of feature data, between 16 and 4096
+// rows: the local pipeline's automatic shard size.
+func RowsPerShard(p features.Preset) int {
+	bytes := 4
+	for _, d := range p.AudioShape() {
+		bytes *= d
+	}
+	fb := 1
+	for _, d := range p.FrameShape() {
+		fb *= d
+	}
+	n := (256 << 20) / (bytes + fb)
+	return max(16, min(4096, n))
+}
+
+// ShardOf is the shard a clip goes to: FNV-1a 64 of its id, mod n.
+func ShardOf(clipID string, n int) int {
+	h := fnv.New64a()
+	h.Write([]byte(clipID))
+	return int(h.Sum64() % uint64(n))
+}
+
+// join appends a file name to a folder on any Beam filesystem ("/" separated).
+func join(dir, name string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
+}
