@@ -173,3 +173,7 @@ func (c Config) ClassOrientationDeg(k int) float64 {
 // frames is the number of video frames of a clip; samples the number of audio samples.
 func (c Config) frames() int  { return max(1, int(math.Round(c.Seconds*float64(c.FPS)))) }
 func (c Config) samples() int { return max(1, int(math.Round(c.Seconds*float64(c.SampleRate)))) }
+
+// Validate reports the first configuration error of c (with defaults applied), the same check
+// Generate makes before writing anything.
+func (c Config) Validate() error { return c.WithDefaults().validate() }

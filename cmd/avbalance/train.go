@@ -92,9 +92,9 @@ func runAttribute(ctx context.Context, args []string) int {
 	fs.StringVar(&ac.Shards, "shards", "", "extraction output folder")
 	fs.StringVar(&ac.Split, "split", "test", "split to attribute")
 	fs.StringVar(&ac.Out, "out", "", "report folder for shares.csv and summary.json (default RUNDIR/attribution-SPLIT)")
-	fs.StringVar(&ac.Method, "method", "gradinput", "gradinput (Grad×Input) or ig (Integrated Gradients)")
-	fs.IntVar(&ac.Steps, "steps", 32, "ig: integration steps")
-	fs.StringVar(&ac.Baseline, "baseline", "zero", "ig: baseline embedding, zero or mean")
+	fs.StringVar(&ac.Method, "method", "gradinput", "gradinput (Grad×Input), ig (Integrated Gradients on the embeddings) or ig-input (Integrated Gradients on the raw inputs)")
+	fs.IntVar(&ac.Steps, "steps", 32, "ig, ig-input: integration steps (ig-input: use 256 or more for completeness within ~1%)")
+	fs.StringVar(&ac.Baseline, "baseline", "zero", "ig, ig-input: baseline embedding or input, zero or mean (of the split)")
 	fs.StringVar(&ac.Norm, "norm", "l2", "pool attributions with l2 or l1")
 	fs.StringVar(&ac.Class, "class", "true", "attribute the true or the predicted class")
 	if code := parse(fs, args); code >= 0 {

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/avbalance/avbalance/synth"
+)
+
+func runSynth(ctx context.Context, args []string) int {
+	fs := newFlags("synth", "--out DIR [--clips N] [--seed S] [flags]")
+	d := synth.Config{}.WithDefaults()
+	cfg := synth.Config{}
+	fs.StringVar(&cfg.Out, "out", "", "output folder: clips/*.mp4, manifest.csv, synth.json")
+	fs.IntVar(&cfg.Clips, "clips", d.Clips, "number of clips")
+	fs.Int64Var(&cfg.Seed, "seed", 0, "seed of labels, splits and every clip's signals")
+	fs.IntVar(&cfg.Classes, "classes", d.Classes, "number of classes (even: pairs told apart by audio, members by video)")
+	fs.Float64Var(&cfg.Seconds, "seconds", d.Seconds, "clip length in seconds")
+	size := fs.Int("size", d.Width, "frame width and height in pixels (even)")
+	fs.IntVar(&cfg.FPS, "fps", d.FPS, "video frame rate")
+	fs.StringVar(&cfg.VideoCodec, "codec", "", "video encoder: libx264 or mpeg4 (default: "+defaultCodecHelp()+")")
+	fs.IntVar(&cfg.Workers, "workers", 0, "clips encoded at once (0 = one per CPU)")
+	quiet := fs.Bool("quiet", false, "no summary line on stderr")
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	if cfg.Out == "" {
+		return fail(exitUsage, "synth: --out is required")
+	}
+	cfg.Width, cfg.Height = *size, *size
+	if err := cfg.Validate(); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	res, err := synth.Generate(ctx, cfg)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return exitSignal
+		}
+		return fail(exitAborted, "%v", err)
+	}
+	splits := map[string]int{}
+	for _, c := range res.Clips {
+		splits[c.Split]++
+	}
+	if !*quiet {
+		fmt.Fprintf(os.Stderr, "synth: %d clips (%s video, AAC audio), %d classes, train %d / val %d / test %d in %.1fs\n",
+			len(res.Clips), res.VideoCodec, len(res.Labels), splits["train"], splits["val"], splits["test"], res.Elapsed.Seconds())
+	}
+	fmt.Println(res.Manifest)
+	return exitOK
+}
+
+func defaultCodecHelp() string { return "libx264 when available, else mpeg4" }
