@@ -22,8 +22,10 @@
 //
 // # Writing
 //
-// A Writer buffers rows in Arrow builders and writes a record batch every DefaultBatchRows rows (or
-// DefaultBatchBytes), so its memory stays at about one batch. It writes name+".tmp", hashes the bytes
+// A Writer copies each row's audio and frames into flat column buffers (reused from batch to batch
+// and from one Writer to the next) and writes a record batch every DefaultBatchRows rows or
+// DefaultBatchBytes (16 MB: large enough that per-batch costs vanish, small enough that the buffers
+// do not dominate an extraction's memory), so its memory stays at about one batch. It writes name+".tmp", hashes the bytes
 // as it writes them, and Commit fsyncs, renames to the final name and fsyncs the folder: a shard file
 // that exists is complete. After a crash, CleanTemp removes the leftovers and Scan lists the shards
 // that were committed.

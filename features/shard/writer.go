@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -22,7 +23,7 @@ import (
 // would exceed DefaultBatchBytes, whichever comes first, so a writer holds at most about one batch.
 const (
 	DefaultBatchRows  = 64
-	DefaultBatchBytes = 64 << 20
+	DefaultBatchBytes = 16 << 20
 )
 
 // Row is one clip's features. Audio has prod(AudioShape) float32 values in row-major order;
@@ -101,10 +102,12 @@ type Writer struct {
 
 	clipID, split, source *array.StringBuilder
 	label                 *array.Int32Builder
-	audio                 *array.FixedSizeListBuilder
-	audioValues           *array.Float32Builder
-	frames                *array.FixedSizeBinaryBuilder
 	duration              *array.Float32Builder
+	// The two large columns are gathered in flat buffers sized for one whole batch, allocated once
+	// per Writer and reused for every batch: Arrow builders would allocate (and zero) fresh,
+	// power-of-two-rounded memory for each batch. flush wraps them in arrays without copying.
+	audio  []float32 // pending × audioLen
+	frames []byte    // pending × frameLen
 
 	pending, pendingBytes, rows int
 	err                         error // sticky: set by the first failed write
@@ -152,10 +155,6 @@ func NewWriter(dir, name string, audioShape, frameShape []int, opts ...Option) (
 	w.clipID = array.NewStringBuilder(mem)
 	w.label = array.NewInt32Builder(mem)
 	w.split = array.NewStringBuilder(mem)
-	w.audio = array.NewFixedSizeListBuilderWithField(mem, int32(w.audioLen),
-		schema.Field(colAudio).Type.(*arrow.FixedSizeListType).ElemField())
-	w.audioValues = w.audio.ValueBuilder().(*array.Float32Builder)
-	w.frames = array.NewFixedSizeBinaryBuilder(mem, schema.Field(colFrames).Type.(*arrow.FixedSizeBinaryType))
 	w.duration = array.NewFloat32Builder(mem)
 	w.source = array.NewStringBuilder(mem)
 	return w, nil
@@ -193,9 +192,8 @@ func (w *Writer) Append(r Row) error {
 	w.clipID.Append(r.ClipID)
 	w.label.Append(r.Label)
 	w.split.Append(r.Split)
-	w.audio.Append(true)
-	w.audioValues.AppendValues(r.Audio, nil)
-	w.frames.Append(r.Frames)
+	w.audio = append(w.audio, r.Audio...)
+	w.frames = append(w.frames, r.Frames...)
 	w.duration.Append(r.DurationS)
 	w.source.Append(r.Source)
 	w.pending++
@@ -207,12 +205,48 @@ func (w *Writer) Append(r Row) error {
 	return nil
 }
 
-// reserve sizes the large builders for one whole batch so they never grow by copying.
+// reserve sizes the large column buffers for one whole batch so they never grow by copying; the
+// memory is kept and reused by the following batches.
 func (w *Writer) reserve(rowBytes int) {
 	n := min(w.opt.batchRows, max(1, w.opt.batchBytes/rowBytes))
-	w.audio.Reserve(n)
-	w.audioValues.Reserve(n * w.audioLen)
-	w.frames.Reserve(n)
+	if cap(w.audio) >= n*w.audioLen && cap(w.frames) >= n*w.frameLen {
+		return
+	}
+	if fb, ok := flatPool.Get().(*flatBuffers); ok {
+		w.audio, w.frames = fb.audio[:0], fb.frames[:0]
+	}
+	if cap(w.audio) < n*w.audioLen {
+		w.audio = make([]float32, 0, n*w.audioLen)
+	}
+	if cap(w.frames) < n*w.frameLen {
+		w.frames = make([]byte, 0, n*w.frameLen)
+	}
+}
+
+// flatBuffers are a finished Writer's column buffers, kept for the next Writer: an extraction
+// writes its shards one after the other, so the next shard reuses the memory instead of
+// allocating a new batch's worth while the old one waits for the garbage collector.
+type flatBuffers struct {
+	audio  []float32
+	frames []byte
+}
+
+var flatPool sync.Pool
+
+// flatArrays wraps the pending rows of the large column buffers as Arrow arrays without copying;
+// the arrays must be released before the buffers are reused.
+func (w *Writer) flatArrays() (audio, frames arrow.Array) {
+	n := w.pending
+	values := array.NewData(arrow.PrimitiveTypes.Float32, n*w.audioLen,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float32Traits.CastToBytes(w.audio))}, nil, 0, 0)
+	list := array.NewData(w.schema.Field(colAudio).Type, n, []*memory.Buffer{nil}, []arrow.ArrayData{values}, 0, 0)
+	values.Release()
+	audio = array.MakeFromData(list)
+	list.Release()
+	fd := array.NewData(w.schema.Field(colFrames).Type, n, []*memory.Buffer{nil, memory.NewBufferBytes(w.frames)}, nil, 0, 0)
+	frames = array.MakeFromData(fd)
+	fd.Release()
+	return audio, frames
 }
 
 // flush writes the buffered rows as one record batch.
@@ -220,16 +254,18 @@ func (w *Writer) flush() error {
 	if w.pending == 0 {
 		return nil
 	}
+	audio, frames := w.flatArrays()
 	cols := []arrow.Array{
-		w.clipID.NewArray(), w.label.NewArray(), w.split.NewArray(), w.audio.NewArray(),
-		w.frames.NewArray(), w.duration.NewArray(), w.source.NewArray(),
+		w.clipID.NewArray(), w.label.NewArray(), w.split.NewArray(), audio,
+		frames, w.duration.NewArray(), w.source.NewArray(),
 	}
 	rec := array.NewRecordBatch(w.schema, cols, int64(w.pending))
 	for _, c := range cols {
 		c.Release()
 	}
-	err := w.fw.Write(rec)
+	err := w.fw.Write(rec) // writes the batch's bytes out before returning
 	rec.Release()
+	w.audio, w.frames = w.audio[:0], w.frames[:0]
 	w.pending, w.pendingBytes = 0, 0
 	if err != nil {
 		w.err = fmt.Errorf("shard: %s: %w", w.name, err)
@@ -302,9 +338,13 @@ func (w *Writer) Abort() {
 }
 
 func (w *Writer) release() {
-	for _, b := range []array.Builder{w.clipID, w.label, w.split, w.audio, w.frames, w.duration, w.source} {
+	for _, b := range []array.Builder{w.clipID, w.label, w.split, w.duration, w.source} {
 		b.Release()
 	}
+	if cap(w.audio) > 0 || cap(w.frames) > 0 {
+		flatPool.Put(&flatBuffers{audio: w.audio[:0], frames: w.frames[:0]})
+	}
+	w.audio, w.frames = nil, nil
 }
 
 // syncDir fsyncs a directory so that a rename or create inside it is durable.
