@@ -92,6 +92,9 @@ func runExtract(ctx context.Context, args []string) int {
 		cfg.Progress = os.Stderr
 		fmt.Fprintf(os.Stderr, "extract: %d clips (%d rejected up front) from %s, preset %s → %s\n",
 			len(ds.Clips)+len(ds.Rejected), len(ds.Rejected), ds.Name, preset.Name, *out)
+		if ds.Skipped > 0 {
+			fmt.Fprintf(os.Stderr, "extract: %d listed clips left out (absent with --only-present, or in neither split list)\n", ds.Skipped)
+		}
 	}
 	sum, err := pipeline.Extract(ctx, cfg)
 	if err != nil {
