@@ -11,52 +11,13 @@ import (
 	"github.com/avbalance/avbalance/ingest"
 )
 
-// Input says how to read the clip list. It is plain data (serialised into the
-// pipeline) because the clip list is read twice with the same ingest readers:
-// once by the launcher, to fail fast on a bad configuration and to size the
-// job, and once inside the pipeline, so a large list is not embedded in the job
-// graph. Paths must therefore be valid on the workers too.
-type Input struct {
-	Dataset     string   `json:"dataset"`              // cremad, vggsound or manifest
-	Root        string   `json:"root,omitempty"`       // CREMA-D root or VGGSound clips folder
-	CSV         string   `json:"csv,omitempty"`        // VGGSound clip list
-	Manifest    string   `json:"manifest,omitempty"`   // generic manifest CSV
-	Labels      []string `json:"labels,omitempty"`     // manifest: fixed label list (ids = positions); empty = sorted distinct
-	Split       string   `json:"split,omitempty"`      // CREMA-D split policy: speaker, lists or none
-	TrainList   string   `json:"train_list,omitempty"` // CREMA-D lists
-	TestList    string   `json:"test_list,omitempty"`
-	ValFrac     float64  `json:"val_frac,omitempty"`
-	OnlyPresent bool     `json:"only_present,omitempty"` // VGGSound: leave out absent files
-	Seed        uint64   `json:"seed,omitempty"`         // split seed
-}
-
-// Read reads the clip list with the ingest reader the Input names.
-func (in Input) Read() (*ingest.Dataset, error) {
-	switch in.Dataset {
-	case "cremad":
-		return ingest.ReadCremaD(ingest.CremaDOptions{
-			Root: in.Root, Split: ingest.SplitPolicy(in.Split), Seed: in.Seed,
-			TrainList: in.TrainList, TestList: in.TestList, ValFrac: in.ValFrac,
-		})
-	case "vggsound":
-		return ingest.ReadVGGSound(ingest.VGGSoundOptions{
-			CSV: in.CSV, ClipsDir: in.Root, OnlyPresent: in.OnlyPresent, ValFrac: in.ValFrac, Seed: in.Seed,
-		})
-	case "manifest":
-		if in.Manifest == "" {
-			return nil, errors.New("dataset manifest needs a manifest file (--manifest FILE)")
-		}
-		return ingest.ReadManifest(in.Manifest, ingest.ManifestOptions{Labels: in.Labels})
-	case "":
-		return nil, errors.New("no dataset given (cremad, vggsound or manifest)")
-	default:
-		return nil, fmt.Errorf("unknown dataset %q (cremad, vggsound or manifest)", in.Dataset)
-	}
-}
-
 // Config describes one extraction job on Beam.
 type Config struct {
-	Input  Input
+	// Input says how to read the clip list. It is read twice with the same
+	// ingest readers: once by the launcher, to fail fast on a bad configuration
+	// and to size the job, and once inside the pipeline, so a large list is not
+	// embedded in the job graph. Paths must therefore be valid on the workers too.
+	Input  ingest.Source
 	Preset features.Preset // stored whole in index.json
 	// Out is the output folder on any Beam filesystem: /local/dir, gs://bucket/dir, s3://bucket/dir.
 	// It must hold no earlier results.

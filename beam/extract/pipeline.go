@@ -92,8 +92,8 @@ func Build(s beam.Scope, cfg Config, ds *ingest.Dataset) error {
 // readFn reads the clip list on a worker and emits its clips and, as
 // (clip id, failures.jsonl line), the rows the reader rejected.
 type readFn struct {
-	Input Input `json:"input"`
-	Total int   `json:"total"` // clips + rejected the launcher found
+	Input ingest.Source `json:"input"`
+	Total int           `json:"total"` // clips + rejected the launcher found
 }
 
 func (f *readFn) ProcessElement(_ []byte, emitClip func(ingest.Clip), emitFailure func(string, string)) error {

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -26,7 +25,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/avbalance/avbalance/beam/extract"
-	"github.com/avbalance/avbalance/features"
+	"github.com/avbalance/avbalance/internal/extractflags"
 )
 
 const (
@@ -41,22 +40,9 @@ func main() {
 }
 
 func run() int {
-	dataset := flag.String("dataset", "", "cremad, vggsound or manifest")
-	root := flag.String("root", "", "dataset folder: CREMA-D root (VideoFlash/, AudioWAV/ or flat .flv files) or the VGGSound clips folder; must be readable by the workers")
-	csvPath := flag.String("csv", "", "VGGSound clip list (youtube_id,start_seconds,label,split)")
-	manifest := flag.String("manifest", "", "generic manifest CSV (id,path,label[,split][,audio_path])")
-	split := flag.String("split", "speaker", "CREMA-D split: speaker (by actor, seeded), lists (--train-list/--test-list) or none")
-	trainList := flag.String("train-list", "", "CREMA-D train list for --split lists (OGM-GE train.csv)")
-	testList := flag.String("test-list", "", "CREMA-D test list for --split lists (OGM-GE test.csv)")
-	valFrac := flag.Float64("val-frac", 0.1, "share of train moved to val (CREMA-D lists, VGGSound)")
-	onlyPresent := flag.Bool("only-present", false, "VGGSound: leave out listed clips whose file is absent instead of recording them as failures")
-	presetName := flag.String("preset", "default", "feature preset: "+strings.Join(features.PresetNames(), ", "))
-	frames := flag.Int("frames", 0, "override the preset's number of video frames")
-	size := flag.Int("size", 0, "override the preset's frame width and height (pixels)")
-	seconds := flag.Float64("seconds", 0, "override the preset's audio duration (seconds)")
+	sel := extractflags.Register(flag.CommandLine, "dataset folder: CREMA-D root (VideoFlash/, AudioWAV/ or flat .flv files) or the VGGSound clips folder; must be readable by the workers")
 	out := flag.String("out", "", "output folder on a Beam filesystem: /local/dir, gs://bucket/dir or s3://bucket/dir")
 	shards := flag.Int("shards", 0, "number of shard files N, a clip goes to shard hash(id) mod N (0 = about 256 MB per shard)")
-	seed := flag.Uint64("seed", 0, "seed for splits and random crops")
 	workers := flag.Int("workers", 0, "clips decoded at once by each extract DoFn instance (0 = one per CPU on prism, 1 on other runners, which run an instance per core)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: avbalance-beam --dataset cremad|vggsound|manifest --root DIR [--csv FILE] [--manifest FILE] --preset NAME --out DIR [--shards N] [--runner prism|flink|spark|dataflow] [beam flags]\n")
@@ -75,39 +61,23 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "avbalance-beam: unexpected arguments %q\n", flag.Args())
 		return exitUsage
 	}
-	preset, err := features.Lookup(*presetName)
+	preset, err := sel.Preset()
 	if err != nil {
 		return fail(exitUsage, "%v", err)
-	}
-	if *frames > 0 {
-		preset.Frames = *frames
-	}
-	if *size > 0 {
-		preset.Width, preset.Height = *size, *size
-	}
-	if *seconds > 0 {
-		preset = preset.WithSeconds(*seconds)
-	}
-	if err := preset.Validate(); err != nil {
-		return fail(exitUsage, "preset %s: %v", preset.Name, err)
 	}
 	if *out == "" {
 		return fail(exitUsage, "--out is required")
 	}
 	cfg := extract.Config{
-		Input: extract.Input{
-			Dataset: *dataset, Root: *root, CSV: *csvPath, Manifest: *manifest,
-			Split: *split, TrainList: *trainList, TestList: *testList, ValFrac: *valFrac,
-			OnlyPresent: *onlyPresent, Seed: *seed,
-		},
-		Preset: preset, Out: *out, Shards: *shards, Seed: *seed, Workers: *workers,
+		Input:  sel.Source,
+		Preset: preset, Out: *out, Shards: *shards, Seed: sel.Source.Seed, Workers: *workers,
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(exitUsage, "%v", err)
 	}
 	ds, err := cfg.Input.Read()
 	if err != nil {
-		return fail(exitUsage, "%s: %v", *dataset, err)
+		return fail(exitUsage, "%s: %v", sel.Source.Dataset, err)
 	}
 	runner := *runners.Runner
 	if runner == "" {

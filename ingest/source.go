@@ -1,0 +1,47 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Source names a dataset and how to read its clip list: what the extract
+// commands' flags describe. It is plain data, so a distributed runner can ship
+// it to its workers and read the same list there.
+type Source struct {
+	Dataset     string   `json:"dataset"`              // cremad, vggsound or manifest
+	Root        string   `json:"root,omitempty"`       // CREMA-D root or VGGSound clips folder
+	CSV         string   `json:"csv,omitempty"`        // VGGSound clip list
+	Manifest    string   `json:"manifest,omitempty"`   // generic manifest CSV
+	Labels      []string `json:"labels,omitempty"`     // manifest: fixed label list (ids = positions); empty = sorted distinct
+	Split       string   `json:"split,omitempty"`      // CREMA-D split policy: speaker, lists or none
+	TrainList   string   `json:"train_list,omitempty"` // CREMA-D lists
+	TestList    string   `json:"test_list,omitempty"`
+	ValFrac     float64  `json:"val_frac,omitempty"`     // CREMA-D lists, VGGSound: share of train moved to val
+	OnlyPresent bool     `json:"only_present,omitempty"` // VGGSound: leave out absent files
+	Seed        uint64   `json:"seed,omitempty"`         // split seed
+}
+
+// Read reads the clip list with the reader s names.
+func (s Source) Read() (*Dataset, error) {
+	switch s.Dataset {
+	case CremaDName:
+		return ReadCremaD(CremaDOptions{
+			Root: s.Root, Split: SplitPolicy(s.Split), Seed: s.Seed,
+			TrainList: s.TrainList, TestList: s.TestList, ValFrac: s.ValFrac,
+		})
+	case VGGSoundName:
+		return ReadVGGSound(VGGSoundOptions{
+			CSV: s.CSV, ClipsDir: s.Root, OnlyPresent: s.OnlyPresent, ValFrac: s.ValFrac, Seed: s.Seed,
+		})
+	case ManifestName:
+		if s.Manifest == "" {
+			return nil, errors.New("dataset manifest needs a manifest file (--manifest FILE)")
+		}
+		return ReadManifest(s.Manifest, ManifestOptions{Labels: s.Labels})
+	case "":
+		return nil, errors.New("no dataset given (cremad, vggsound or manifest)")
+	default:
+		return nil, fmt.Errorf("unknown dataset %q (cremad, vggsound or manifest)", s.Dataset)
+	}
+}

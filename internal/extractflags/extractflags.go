@@ -1,0 +1,65 @@
+// Package extractflags defines the flags that `avbalance extract` and
+// `avbalance-beam` share: which dataset to read and which feature preset to
+// compute, so both commands take the same arguments.
+package extractflags
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/avbalance/avbalance/features"
+	"github.com/avbalance/avbalance/ingest"
+)
+
+// Flags holds the parsed values.
+type Flags struct {
+	Source  ingest.Source
+	preset  string
+	frames  int
+	size    int
+	seconds float64
+}
+
+// Register adds the dataset and preset flags to fs. rootHelp describes --root
+// (the Beam runner adds that workers must see it too).
+func Register(fs *flag.FlagSet, rootHelp string) *Flags {
+	f := &Flags{}
+	s := &f.Source
+	fs.StringVar(&s.Dataset, "dataset", "", "cremad, vggsound or manifest")
+	fs.StringVar(&s.Root, "root", "", rootHelp)
+	fs.StringVar(&s.CSV, "csv", "", "VGGSound clip list (youtube_id,start_seconds,label,split)")
+	fs.StringVar(&s.Manifest, "manifest", "", "generic manifest CSV (id,path,label[,split][,audio_path])")
+	fs.StringVar(&s.Split, "split", "speaker", "CREMA-D split: speaker (by actor, seeded), lists (--train-list/--test-list) or none")
+	fs.StringVar(&s.TrainList, "train-list", "", "CREMA-D train list for --split lists (OGM-GE train.csv)")
+	fs.StringVar(&s.TestList, "test-list", "", "CREMA-D test list for --split lists (OGM-GE test.csv)")
+	fs.Float64Var(&s.ValFrac, "val-frac", 0.1, "share of train moved to val (CREMA-D lists, VGGSound)")
+	fs.BoolVar(&s.OnlyPresent, "only-present", false, "VGGSound: leave out listed clips whose file is absent instead of recording them as failures")
+	fs.Uint64Var(&s.Seed, "seed", 0, "seed for splits and random crops")
+	fs.StringVar(&f.preset, "preset", "default", "feature preset: "+strings.Join(features.PresetNames(), ", "))
+	fs.IntVar(&f.frames, "frames", 0, "override the preset's number of video frames")
+	fs.IntVar(&f.size, "size", 0, "override the preset's frame width and height (pixels)")
+	fs.Float64Var(&f.seconds, "seconds", 0, "override the preset's audio duration (seconds)")
+	return f
+}
+
+// Preset returns the chosen preset with the overrides applied, validated.
+func (f *Flags) Preset() (features.Preset, error) {
+	p, err := features.Lookup(f.preset)
+	if err != nil {
+		return p, err
+	}
+	if f.frames > 0 {
+		p.Frames = f.frames
+	}
+	if f.size > 0 {
+		p.Width, p.Height = f.size, f.size
+	}
+	if f.seconds > 0 {
+		p = p.WithSeconds(f.seconds)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("preset %s: %v", p.Name, err)
+	}
+	return p, nil
+}
