@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,34 +18,6 @@ import (
 	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/internal/testmedia"
 )
-
-var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
-)
-
-// buildCLI builds ./cmd/avbalance once per test binary run.
-func buildCLI(t *testing.T) string {
-	t.Helper()
-	cliOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "avbalance-cli-")
-		if err != nil {
-			cliErr = err
-			return
-		}
-		cliPath = filepath.Join(dir, "avbalance")
-		cmd := exec.Command("go", "build", "-o", cliPath, "./cmd/avbalance")
-		cmd.Dir = testmedia.Root(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			cliErr = fmt.Errorf("go build ./cmd/avbalance: %v\n%s", err, out)
-		}
-	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
-	}
-	return cliPath
-}
 
 // crashManifest writes a manifest of n clips that reference the generated testdata clips under
 // distinct ids (mostly good MP4/FLV, some empty or text files that fail to decode, and rows
@@ -181,7 +152,7 @@ func TestExtractKillResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the CLI and runs it ~25 times; skipped with -short")
 	}
-	bin := buildCLI(t)
+	bin := testmedia.CLI(t)
 	man, ds := crashManifest(t, 240)
 
 	base := t.TempDir()
@@ -294,7 +265,7 @@ func TestExtractInterruptResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the CLI and runs it repeatedly; skipped with -short")
 	}
-	bin := buildCLI(t)
+	bin := testmedia.CLI(t)
 	man, ds := crashManifest(t, 240)
 	out := t.TempDir()
 	rng := rand.New(rand.NewPCG(6, 130))

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,36 +18,6 @@ import (
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/internal/testmedia"
 )
-
-var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
-)
-
-// buildCLI builds this command once per test binary run.
-func buildCLI(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the CLI; skipped with -short")
-	}
-	cliOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "avbalance-cli-")
-		if err != nil {
-			cliErr = err
-			return
-		}
-		cliPath = filepath.Join(dir, "avbalance")
-		cmd := exec.Command("go", "build", "-o", cliPath, ".")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			cliErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
-	}
-	return cliPath
-}
 
 // run runs the CLI and returns its exit code and combined output.
 func run(t *testing.T, bin string, args ...string) (int, string) {
@@ -96,7 +65,7 @@ func extract(t *testing.T, bin, man, out string, extra ...string) (int, string) 
 // TestInspectVerifyFlippedByte: `avbalance inspect --verify` exits 3 and names the shard when a
 // single byte of it is flipped, wherever the byte is.
 func TestInspectVerifyFlippedByte(t *testing.T) {
-	bin := buildCLI(t)
+	bin := testmedia.CLI(t)
 	out := t.TempDir()
 	if code, msg := extract(t, bin, manifest(t, 12), out, "--shard-rows", "5"); code != 0 {
 		t.Fatalf("extract: exit %d\n%s", code, msg)
@@ -162,7 +131,7 @@ func checkNoCorruptShard(t *testing.T, dir string) {
 // immutable with chattr +i (skipped where that is not possible); a folder under /sys, where
 // even root cannot create one, is tried too.
 func TestExtractReadOnlyOutput(t *testing.T) {
-	bin := buildCLI(t)
+	bin := testmedia.CLI(t)
 	man := manifest(t, 6)
 	t.Run("immutable", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "ro")
@@ -192,7 +161,7 @@ func TestExtractReadOnlyOutput(t *testing.T) {
 // tmpfs; skipped where mounting is not allowed) gives exit 1 and "no space left on device",
 // leaves no corrupt or temporary shard, and everything it did commit verifies.
 func TestExtractDiskFull(t *testing.T) {
-	bin := buildCLI(t)
+	bin := testmedia.CLI(t)
 	mnt := t.TempDir()
 	if msg, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a small tmpfs here: %v %s", err, msg)
@@ -219,7 +188,7 @@ func TestExtractDiskFull(t *testing.T) {
 // TestTrainKillResume: `avbalance train` killed with SIGKILL during an epoch and resumed with
 // --resume ends with the same result.json as an uninterrupted run with the same seed.
 func TestTrainKillResume(t *testing.T) {
-	bin := buildCLI(t)
+	bin := testmedia.CLI(t)
 	shards := t.TempDir()
 	if code, msg := extract(t, bin, manifest(t, 60), shards); code != 0 {
 		t.Fatalf("extract: exit %d\n%s", code, msg)

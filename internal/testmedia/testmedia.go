@@ -1,6 +1,6 @@
-// Package testmedia locates test media for avbalance's tests: the generated
-// clips committed in testdata/media and the real third-party clips kept outside
-// the project in ../shared/media.
+// Package testmedia gives avbalance's tests their inputs: the generated clips
+// committed in testdata/media, the real third-party clips kept outside the
+// project in ../shared/media, and a build of the CLI.
 package testmedia
 
 import (
