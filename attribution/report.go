@@ -4,10 +4,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
 // ClipShares is one clip's attribution result.
@@ -100,7 +103,7 @@ func WriteReport(dir string, rows []ClipShares, s Summary) error {
 	}
 	csvPath := filepath.Join(dir, "shares.csv")
 	s.SharesFile = "shares.csv"
-	err := writeAtomic(csvPath, func(f *os.File) error {
+	err := atomicfile.WriteFunc(csvPath, func(f io.Writer) error {
 		w := csv.NewWriter(f)
 		_ = w.Write([]string{"clip_id", "label", "predicted", "class", "audio_share", "video_share"})
 		for _, r := range rows {
@@ -113,31 +116,9 @@ func WriteReport(dir string, rows []ClipShares, s Summary) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, "summary.json"), func(f *os.File) error {
+	return atomicfile.WriteFunc(filepath.Join(dir, "summary.json"), func(f io.Writer) error {
 		enc := json.NewEncoder(f)
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
 	})
-}
-
-func writeAtomic(path string, fill func(*os.File) error) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("attribution: write %s: %w", path, err)
-	}
-	if err = fill(f); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("attribution: write %s: %w", path, err)
-	}
-	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
 // Clip is one generated clip, as listed in manifest.csv.
@@ -119,14 +121,14 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 		VideoCodec: cfg.VideoCodec,
 		Config:     cfg,
 	}
-	if err := writeFileAtomic(res.Manifest, manifestCSV(res)); err != nil {
+	if err := atomicfile.Write(res.Manifest, manifestCSV(res)); err != nil {
 		return nil, err
 	}
 	info, err := infoJSON(res)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(res.Info, info); err != nil {
+	if err := atomicfile.Write(res.Info, info); err != nil {
 		return nil, err
 	}
 	res.Elapsed = time.Since(start)
@@ -224,28 +226,4 @@ func infoJSON(res *Result) ([]byte, error) {
 		return nil, fmt.Errorf("synth: encoding %s: %w", InfoFile, err)
 	}
 	return append(b, '\n'), nil
-}
-
-// writeFileAtomic writes data to a temporary file beside name, syncs it and renames it to name.
-func writeFileAtomic(name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, name)
-	}
-	if werr != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("synth: writing %s: %w", name, werr)
-	}
-	return nil
 }

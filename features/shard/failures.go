@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
 // Failure is one clip that did not make it into a shard, one line of failures.jsonl.
@@ -43,7 +45,7 @@ func OpenFailureLog(dir string) (*FailureLog, error) {
 		return nil, err
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("shard: failure log %s: fsync dir: %w", path, err)
 		}

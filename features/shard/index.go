@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
 // Index is the content of index.json: what an extraction produced and with which configuration.
@@ -70,7 +72,10 @@ func WriteIndex(dir string, ix *Index) error {
 	if err != nil {
 		return fmt.Errorf("shard: index for %s: %w", dir, err)
 	}
-	return writeFileAtomic(dir, IndexFile, append(b, '\n'))
+	if err := atomicfile.Write(filepath.Join(dir, IndexFile), append(b, '\n')); err != nil {
+		return fmt.Errorf("shard: %w", err)
+	}
+	return nil
 }
 
 // ReadIndex reads dir/index.json.
@@ -88,33 +93,6 @@ func ReadIndex(dir string) (*Index, error) {
 		return nil, fmt.Errorf("shard: %s: schema_version %d, this build reads %d", path, ix.SchemaVersion, SchemaVersion)
 	}
 	return &ix, nil
-}
-
-func writeFileAtomic(dir, name string, data []byte) error {
-	path := filepath.Join(dir, name)
-	tmp := path + TempExt
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("shard: write %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("shard: write %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("shard: write %s: fsync dir: %w", path, err)
-	}
-	return nil
 }
 
 // Scan returns the base names of the committed shard files in dir (*.arrow, sorted), ignoring
@@ -152,7 +130,7 @@ func CleanTemp(dir string) ([]string, error) {
 		removed = append(removed, e.Name())
 	}
 	if len(removed) > 0 {
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			return removed, fmt.Errorf("shard: clean %s: %w", dir, err)
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
 // Defaults for Writer batching: a record batch is flushed every DefaultBatchRows rows or once it
@@ -294,7 +296,7 @@ func (w *Writer) Commit() (ShardInfo, error) {
 		os.Remove(w.tmp)
 		return ShardInfo{}, fmt.Errorf("shard: commit %w", err)
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := atomicfile.SyncDir(w.dir); err != nil {
 		// The rename may not survive a crash: undo it so the caller's failure handling stays true.
 		os.Remove(final)
 		return ShardInfo{}, fmt.Errorf("shard: commit %s: %w", final, err)
@@ -345,17 +347,4 @@ func (w *Writer) release() {
 		flatPool.Put(&flatBuffers{audio: w.audio[:0], frames: w.frames[:0]})
 	}
 	w.audio, w.frames = nil, nil
-}
-
-// syncDir fsyncs a directory so that a rename or create inside it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
