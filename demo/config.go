@@ -143,23 +143,7 @@ func (c *Config) Validate() error {
 
 // preset is the feature preset with the overrides applied.
 func (c *Config) preset() (features.Preset, error) {
-	p, err := features.Lookup(c.Preset)
-	if err != nil {
-		return p, err
-	}
-	if c.Frames > 0 {
-		p.Frames = c.Frames
-	}
-	if c.Size > 0 {
-		p.Width, p.Height = c.Size, c.Size
-	}
-	if c.Seconds > 0 {
-		p = p.WithSeconds(c.Seconds)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("preset %s: %w", p.Name, err)
-	}
-	return p, nil
+	return features.LookupWith(c.Preset, features.Overrides{Frames: c.Frames, Size: c.Size, Seconds: c.Seconds})
 }
 
 // epochs is the number of epochs of mode.

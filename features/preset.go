@@ -386,3 +386,32 @@ func (p Preset) validateDuration() error {
 	}
 	return nil
 }
+
+// Overrides change a named preset's video frames and audio duration; a zero
+// field keeps the preset's value.
+type Overrides struct {
+	Frames  int     `json:"frames,omitempty"`  // video frames per clip
+	Size    int     `json:"size,omitempty"`    // frame width and height in pixels
+	Seconds float64 `json:"seconds,omitempty"` // audio duration (see WithSeconds)
+}
+
+// LookupWith returns the named preset with o applied, validated.
+func LookupWith(name string, o Overrides) (Preset, error) {
+	p, err := Lookup(name)
+	if err != nil {
+		return p, err
+	}
+	if o.Frames > 0 {
+		p.Frames = o.Frames
+	}
+	if o.Size > 0 {
+		p.Width, p.Height = o.Size, o.Size
+	}
+	if o.Seconds > 0 {
+		p = p.WithSeconds(o.Seconds)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("preset %s: %w", p.Name, err)
+	}
+	return p, nil
+}

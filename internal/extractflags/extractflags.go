@@ -5,7 +5,6 @@ package extractflags
 
 import (
 	"flag"
-	"fmt"
 	"strings"
 
 	"github.com/avbalance/avbalance/features"
@@ -14,11 +13,9 @@ import (
 
 // Flags holds the parsed values.
 type Flags struct {
-	Source  ingest.Source
-	preset  string
-	frames  int
-	size    int
-	seconds float64
+	Source    ingest.Source
+	preset    string
+	overrides features.Overrides
 }
 
 // Register adds the dataset and preset flags to fs. rootHelp describes --root
@@ -37,29 +34,13 @@ func Register(fs *flag.FlagSet, rootHelp string) *Flags {
 	fs.BoolVar(&s.OnlyPresent, "only-present", false, "VGGSound: leave out listed clips whose file is absent instead of recording them as failures")
 	fs.Uint64Var(&s.Seed, "seed", 0, "seed for splits and random crops")
 	fs.StringVar(&f.preset, "preset", "default", "feature preset: "+strings.Join(features.PresetNames(), ", "))
-	fs.IntVar(&f.frames, "frames", 0, "override the preset's number of video frames")
-	fs.IntVar(&f.size, "size", 0, "override the preset's frame width and height (pixels)")
-	fs.Float64Var(&f.seconds, "seconds", 0, "override the preset's audio duration (seconds)")
+	fs.IntVar(&f.overrides.Frames, "frames", 0, "override the preset's number of video frames")
+	fs.IntVar(&f.overrides.Size, "size", 0, "override the preset's frame width and height (pixels)")
+	fs.Float64Var(&f.overrides.Seconds, "seconds", 0, "override the preset's audio duration (seconds)")
 	return f
 }
 
 // Preset returns the chosen preset with the overrides applied, validated.
 func (f *Flags) Preset() (features.Preset, error) {
-	p, err := features.Lookup(f.preset)
-	if err != nil {
-		return p, err
-	}
-	if f.frames > 0 {
-		p.Frames = f.frames
-	}
-	if f.size > 0 {
-		p.Width, p.Height = f.size, f.size
-	}
-	if f.seconds > 0 {
-		p = p.WithSeconds(f.seconds)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("preset %s: %v", p.Name, err)
-	}
-	return p, nil
+	return features.LookupWith(f.preset, f.overrides)
 }
