@@ -7,7 +7,8 @@ mean, video frames folded into the batch and averaged; concat+linear head;
 SGD momentum 0.9, weight decay 1e-4.
 
 Usage: /usr/bin/python3 bench/train_step.py [tiny|cremad] [steps]
-Prints: concat_s=<seconds/step> attrreg_s=<seconds/step>
+Prints: concat_s=<seconds/step> attrreg_s=<seconds/step> concat_cpu=<CPU
+seconds/step> attrreg_cpu=<CPU seconds/step> (process CPU time, all threads)
 """
 import sys
 import time
@@ -53,14 +54,15 @@ def main():
         loss.backward()
         opt.step()
 
-    out = []
+    out, cpu = [], []
     for attr in (False, True):
         step(attr)  # warm-up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step(attr)
         out.append((time.perf_counter() - t0) / steps)
-    print(f"concat_s={out[0]:.4f} attrreg_s={out[1]:.4f}")
+        cpu.append((time.process_time() - c0) / steps)
+    print(f"concat_s={out[0]:.4f} attrreg_s={out[1]:.4f} concat_cpu={cpu[0]:.4f} attrreg_cpu={cpu[1]:.4f}")
 
 
 if __name__ == "__main__":

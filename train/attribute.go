@@ -14,7 +14,9 @@ type AttributeConfig struct {
 	Shards string // extraction folder
 	Split  string // split to attribute, e.g. "test"
 	Out    string // report folder (shares.csv, summary.json)
-	// Method is "gradinput" (default) or "ig" (Integrated Gradients on the embeddings).
+	// Method is "gradinput" (default), "ig" (Integrated Gradients on the
+	// embeddings) or "ig-input" (Integrated Gradients on the raw inputs
+	// through the whole network; see MethodIGInput).
 	Method   string
 	Steps    int    // IG steps (default 32)
 	Baseline string // IG baseline: "zero" (default) or "mean" (mean embedding of the split)
@@ -43,8 +45,8 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 	if ac.Method == "" {
 		ac.Method = "gradinput"
 	}
-	if ac.Method != "gradinput" && ac.Method != "ig" {
-		return nil, fmt.Errorf("train: attribute: method %q: use gradinput or ig", ac.Method)
+	if ac.Method != "gradinput" && ac.Method != "ig" && ac.Method != MethodIGInput {
+		return nil, fmt.Errorf("train: attribute: method %q: use gradinput, ig or %s", ac.Method, MethodIGInput)
 	}
 	if ac.Steps == 0 {
 		ac.Steps = 32
@@ -71,6 +73,19 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 	rows := t.splits[ac.Split]
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("train: attribute: no rows with split %q (have %v)", ac.Split, splitNames(t.splits))
+	}
+	if ac.Method == MethodIGInput {
+		out, worst, err := attributeInputs(ctx, ac, t, rows, norm)
+		if err != nil {
+			return nil, err
+		}
+		sum := attribution.Summarize(out, src.Labels(), ac.Method, norm)
+		sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "baseline": ac.Baseline,
+			"steps": ac.Steps, "completeness_max_rel_error": worst}
+		if err := attribution.WriteReport(ac.Out, out, sum); err != nil {
+			return nil, err
+		}
+		return &sum, nil
 	}
 	type clip struct {
 		id          string

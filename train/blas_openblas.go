@@ -18,6 +18,8 @@ import (
 // and OpenBLAS's worker threads spin-wait between them. Measured on 2 cores
 // (attr-reg, 4 epochs of the demo's set): 2.6 CPU-s with one thread, 7.6 CPU-s
 // (4.1 of them system time) with two, and far longer wall time on a busy machine.
+// conv.go also relies on it: it splits a batch's samples over the cores and
+// calls BLAS from each, so OpenBLAS threads would only compete for the cores.
 func init() {
 	if os.Getenv("OPENBLAS_NUM_THREADS") == "" && os.Getenv("OMP_NUM_THREADS") == "" {
 		C.openblas_set_num_threads(1)

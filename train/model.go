@@ -90,11 +90,13 @@ type net struct {
 	pen    *G.Node
 	loss   *G.Node
 
-	nodes      []*G.Node // parameter nodes, in order of params
-	used       []*param
-	grads      G.Nodes  // gradient of loss w.r.t. gradParams
-	gradParams []*param // used, or what the penalty reaches when penaltyOnly
-	bnOps      map[string]*G.BatchNormOp
+	nodes        []*G.Node // parameter nodes, in order of params
+	used         []*param
+	grads        G.Nodes  // gradient of loss w.r.t. gradParams
+	gradParams   []*param // used, or what the penalty reaches when penaltyOnly
+	bnOps        map[string]*G.BatchNormOp
+	inputGrads   bool // the first convolutions pass gradients to audio and frames
+	noParamGrads bool // convolutions pass no gradients to their filters and biases
 }
 
 // builder creates parameter nodes and layers on one graph.
@@ -162,12 +164,14 @@ func (b *builder) scalar(v float64) *G.Node {
 func (b *builder) conv(name string, group int, x *G.Node, cout, k, stride, pad int, bias bool) *G.Node {
 	cin := x.Shape()[1]
 	w := b.param(name+".w", group, []int{cout, cin, k, k}, b.normal(math.Sqrt(2/float64(cin*k*k))))
-	y := must(G.Conv2d(x, w, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride}, []int{1, 1}))
+	var bv *G.Node
 	if bias {
-		bv := b.param(name+".b", group, []int{cout}, constant(0))
-		y = must(G.BroadcastAdd(y, bv, nil, []byte{0, 2, 3}))
+		bv = b.param(name+".b", group, []int{cout}, constant(0))
 	}
-	return y
+	// conv.go's op; the raw inputs get a gradient only when asked for (IG).
+	gradX := b.n.inputGrads || x != b.n.audio && x != b.n.frames
+	op := &conv2dOp{geom: convGeom{k, k, stride, stride, pad, pad}, gradX: gradX, noGradW: b.n.noParamGrads}
+	return must(op.apply(x, w, bv))
 }
 
 func (b *builder) batchNorm(name string, group int, x *G.Node) *G.Node {
@@ -202,7 +206,7 @@ func globalAvgPool(x *G.Node) *G.Node {
 func (b *builder) smallEncoder(prefix string, group int, x *G.Node) *G.Node {
 	chans := []int{16, 32, 64, b.n.m.spec.embed}
 	for i, c := range chans {
-		x = must(G.Rectify(b.conv(fmt.Sprintf("%s.conv%d", prefix, i), group, x, c, 3, 2, 1, true)))
+		x = must(relu(b.conv(fmt.Sprintf("%s.conv%d", prefix, i), group, x, c, 3, 2, 1, true)))
 	}
 	return globalAvgPool(x)
 }
@@ -211,7 +215,7 @@ func (b *builder) smallEncoder(prefix string, group int, x *G.Node) *G.Node {
 // 2+2+2+2 basic blocks of 64–512 channels) with global average pooling.
 func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
 	x = b.conv(prefix+".stem", group, x, 64, 7, 2, 3, false)
-	x = must(G.Rectify(b.batchNorm(prefix+".stem.bn", group, x)))
+	x = must(relu(b.batchNorm(prefix+".stem.bn", group, x)))
 	x = must(G.MaxPool2D(x, tensor.Shape{3, 3}, []int{1, 1}, []int{2, 2}))
 	for li, c := range []int{64, 128, 256, 512} {
 		for bi := 0; bi < 2; bi++ {
@@ -221,7 +225,7 @@ func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
 			}
 			name := fmt.Sprintf("%s.layer%d.%d", prefix, li+1, bi)
 			y := b.conv(name+".conv1", group, x, c, 3, stride, 1, false)
-			y = must(G.Rectify(b.batchNorm(name+".bn1", group, y)))
+			y = must(relu(b.batchNorm(name+".bn1", group, y)))
 			y = b.conv(name+".conv2", group, y, c, 3, 1, 1, false)
 			y = b.batchNorm(name+".bn2", group, y)
 			short := x
@@ -229,7 +233,7 @@ func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
 				short = b.conv(name+".down", group, x, c, 1, stride, 0, false)
 				short = b.batchNorm(name+".down.bn", group, short)
 			}
-			x = must(G.Rectify(must(G.Add(y, short))))
+			x = must(relu(must(G.Add(y, short))))
 		}
 	}
 	return globalAvgPool(x)
@@ -339,17 +343,10 @@ func (b *builder) pool(a *G.Node) *G.Node {
 // denominator positive: a = sqrt(Σ A² + ε), s_m = a_m / (Σ_k a_k + ε).
 const penaltyEps = 1e-12
 
-// buildNet compiles a graph for batch size batch. A training graph computes
-// the loss and its gradient w.r.t. every parameter in one Grad call.
-func buildNet(m *model, batch int, train bool) (n *net, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("train: building the %s/%s graph: %v", m.spec.arch, m.spec.mode, r)
-		}
-	}()
-	s := m.spec
-	n = &net{m: m, g: G.NewGraph(), batch: batch, train: train, bnOps: map[string]*G.BatchNormOp{}}
-	b := &builder{n: n}
+// encoders creates the input nodes and the embeddings of the modalities
+// the model uses.
+func (b *builder) encoders() {
+	n, s, batch := b.n, b.n.m.spec, b.n.batch
 	if s.useAudio() {
 		n.audio = G.NewTensor(n.g, s.dt, 4, G.WithShape(batch, 1, s.audioShape[0], s.audioShape[1]), G.WithName("audio"))
 		n.emb[0] = b.encoder("audio", groupAudio, n.audio)
@@ -363,6 +360,20 @@ func buildNet(m *model, batch int, train bool) (n *net, err error) {
 		}
 		n.emb[1] = e
 	}
+}
+
+// buildNet compiles a graph for batch size batch. A training graph computes
+// the loss and its gradient w.r.t. every parameter in one Grad call.
+func buildNet(m *model, batch int, train bool) (n *net, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("train: building the %s/%s graph: %v", m.spec.arch, m.spec.mode, r)
+		}
+	}()
+	s := m.spec
+	n = &net{m: m, g: G.NewGraph(), batch: batch, train: train, bnOps: map[string]*G.BatchNormOp{}}
+	b := &builder{n: n}
+	b.encoders()
 	n.onehot = G.NewMatrix(n.g, s.dt, G.WithShape(batch, s.classes), G.WithName("onehot"))
 	withAttr := train && s.lambda > 0 && s.fusion()
 	logits, hn := b.head(n.emb)
@@ -429,7 +440,14 @@ func buildNet(m *model, batch int, train bool) (n *net, err error) {
 }
 
 func (n *net) compile() error {
-	n.vm = G.NewTapeMachine(n.g)
+	// NewTapeMachine calls SetTraining(!evalMode) on every batch norm, and
+	// SetTraining(true) resets the running statistics: without EvalMode an
+	// evaluation graph would normalise with batch statistics.
+	if n.train {
+		n.vm = G.NewTapeMachine(n.g)
+	} else {
+		n.vm = G.NewTapeMachine(n.g, G.EvalMode())
+	}
 	return nil
 }
 

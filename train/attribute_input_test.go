@@ -1,0 +1,138 @@
+package train
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+)
+
+// igModel is a float64 concat model of the gradient tests' shapes with
+// its random initial weights.
+func igModel(t *testing.T) *model {
+	t.Helper()
+	s := gcSpec(gradCase{head: HeadConcat}, false)
+	s.mode, s.lambda = ModeConcat, 0
+	m := newModel(s, 1)
+	if _, err := buildNet(m, 1, false); err != nil { // creates the parameters
+		t.Fatal(err)
+	}
+	return m
+}
+
+func igClip(r *rand.Rand) (x, zero [2][]float64) {
+	x = [2][]float64{randVals(r, prod(gcAudio)), randVals(r, gcFrame[0]*3*gcFrame[1]*gcFrame[2])}
+	zero = [2][]float64{make([]float64, len(x[0])), make([]float64, len(x[1]))}
+	return x, zero
+}
+
+// TestInputGradientsFiniteDifferences checks the graph's ∂f_c/∂input (the
+// first convolutions' input gradients) against central differences, and
+// that running the graph again gives the same gradient.
+func TestInputGradientsFiniteDifferences(t *testing.T) {
+	m := igModel(t)
+	ig, err := newInputIG(m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	x, _ := igClip(r)
+	const c = 1
+	f := func() float64 {
+		l, _, err := ig.run(x[0], x[1], c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l[c]
+	}
+	_, g, err := ig.run(x[0], x[1], c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, g2, _ := ig.run(x[0], x[1], c)
+	for mm := range g {
+		for i := range g[mm] {
+			if g[mm][i] != g2[mm][i] {
+				t.Fatalf("second run: gradient %d[%d] %g, first run %g", mm, i, g2[mm][i], g[mm][i])
+			}
+		}
+	}
+	const h = 1e-6
+	for mm := range x {
+		for trial := 0; trial < 15; trial++ {
+			i := r.IntN(len(x[mm]))
+			old := x[mm][i]
+			x[mm][i] = old + h
+			fp := f()
+			x[mm][i] = old - h
+			fm := f()
+			x[mm][i] = old
+			fd := (fp - fm) / (2 * h)
+			if math.Abs(fd-g[mm][i]) > 1e-6*math.Max(1, math.Abs(fd)) {
+				t.Errorf("modality %d input %d: gradient %.10g, central difference %.10g", mm, i, g[mm][i], fd)
+			}
+		}
+	}
+}
+
+// TestInputIGCompleteness checks Σ IG ≈ f_c(x) − f_c(baseline) in float64:
+// the midpoint rule's error on this piecewise-linear network is up to ~40%
+// at 16 steps, ~6% at 64 and must be below 1% of f_c(x) − f_c(baseline) at
+// 256 steps (0.2–0.4% here).
+func TestInputIGCompleteness(t *testing.T) {
+	m := igModel(t)
+	ig, err := newInputIG(m, igRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(6, 6))
+	for clip := 0; clip < 3; clip++ {
+		// A random baseline: from zero the path would be a ray, along which
+		// this bias-free ReLU network is linear and IG exact at any step count.
+		x, _ := igClip(r)
+		zero, _ := igClip(r)
+		c := clip % gcClasses
+		var errs []float64
+		for _, steps := range []int{16, 64, 256} {
+			a, err := ig.clip(x, zero, c, steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs = append(errs, a.CompletenessError())
+			if len(a.Audio) != len(x[0]) || len(a.Frames) != len(x[1]) {
+				t.Fatalf("attribution sizes %d %d", len(a.Audio), len(a.Frames))
+			}
+			t.Logf("clip %d class %d steps %d: Σ IG %.6f, f(x) − f(0) %.6f, rel. error %.2g",
+				clip, c, steps, a.Sum, a.FX-a.FBaseline, a.CompletenessError())
+		}
+		if errs[2] > 0.01 {
+			t.Errorf("clip %d: completeness errors %.3g at 16, 64 and 256 steps; want < 1%% at 256", clip, errs)
+		}
+	}
+}
+
+// TestAttributeIGInput runs the ig-input report on a trained run.
+func TestAttributeIGInput(t *testing.T) {
+	src := synthSource(40, 3)
+	dir := t.TempDir()
+	if _, err := RunSource(context.Background(), tinyConfig(dir, ModeConcat), src); err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range []string{"zero", "mean"} {
+		out := filepath.Join(dir, "attr-ig-input-"+base)
+		s, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: out,
+			Method: MethodIGInput, Steps: 256, Baseline: base}, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Clips != 4 || math.Abs(s.MeanAudio+s.MeanVideo-1) > 1e-3 {
+			t.Errorf("%s: summary %+v", base, s)
+		}
+		// float32 model: completeness within 2% at 256 steps.
+		if e := s.Extra.(map[string]any)["completeness_max_rel_error"].(float64); e > 0.02 {
+			t.Errorf("%s: completeness error %.3g", base, e)
+		}
+		t.Logf("%s baseline: audio share %.3f, worst completeness error %.2g", base, s.MeanAudio, s.Extra.(map[string]any)["completeness_max_rel_error"])
+	}
+}

@@ -1,0 +1,286 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// naiveConv is the textbook convolution in float64: the reference for
+// conv2dOp's forward pass and its finite differences.
+func naiveConv(g convGeom, x []float64, xs []int, w []float64, ws []int, b []float64) []float64 {
+	bn, c, h, wd := xs[0], xs[1], xs[2], xs[3]
+	cout := ws[0]
+	ho, wo := g.outSize(h, wd)
+	y := make([]float64, bn*cout*ho*wo)
+	for n := 0; n < bn; n++ {
+		for o := 0; o < cout; o++ {
+			for oh := 0; oh < ho; oh++ {
+				for ow := 0; ow < wo; ow++ {
+					s := 0.0
+					if b != nil {
+						s = b[o]
+					}
+					for ci := 0; ci < c; ci++ {
+						for i := 0; i < g.kh; i++ {
+							for j := 0; j < g.kw; j++ {
+								ih, iw := oh*g.sh-g.ph+i, ow*g.sw-g.pw+j
+								if ih < 0 || ih >= h || iw < 0 || iw >= wd {
+									continue
+								}
+								s += x[((n*c+ci)*h+ih)*wd+iw] * w[((o*c+ci)*g.kh+i)*g.kw+j]
+							}
+						}
+					}
+					y[((n*cout+o)*ho+oh)*wo+ow] = s
+				}
+			}
+		}
+	}
+	return y
+}
+
+type convCase struct {
+	name   string
+	xs, ws []int
+	g      convGeom
+	bias   bool
+}
+
+var convCases = []convCase{
+	{"3x3s2p1", []int{3, 2, 9, 8}, []int{4, 2, 3, 3}, convGeom{3, 3, 2, 2, 1, 1}, true},
+	{"3x3s1p1", []int{2, 3, 6, 7}, []int{5, 3, 3, 3}, convGeom{3, 3, 1, 1, 1, 1}, false},
+	{"7x7s2p3", []int{2, 3, 11, 10}, []int{4, 3, 7, 7}, convGeom{7, 7, 2, 2, 3, 3}, false},
+	{"1x1s2p0", []int{3, 4, 7, 6}, []int{3, 4, 1, 1}, convGeom{1, 1, 2, 2, 0, 0}, false},
+	{"1x1s1p0", []int{2, 4, 5, 3}, []int{6, 4, 1, 1}, convGeom{1, 1, 1, 1, 0, 0}, true},
+	{"3x2s1x2p0x1", []int{2, 2, 6, 9}, []int{3, 2, 3, 2}, convGeom{3, 2, 1, 2, 0, 1}, true},
+}
+
+func randVals(r *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	return v
+}
+
+// convGraphGrads builds loss = Σ r ⊙ y² for y = conv(x, w) (+ b), with our
+// op (ours) or gorgonia's Conv2d, and returns y, the loss and the gradients
+// w.r.t. x, w and b.
+func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (y []float64, loss float64, grads [][]float64) {
+	t.Helper()
+	g := G.NewGraph()
+	xn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.xs...), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithShape(c.xs...), tensor.WithBacking(append([]float64(nil), x...)))))
+	wn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.ws...), G.WithName("w"),
+		G.WithValue(tensor.New(tensor.WithShape(c.ws...), tensor.WithBacking(append([]float64(nil), w...)))))
+	wrt := G.Nodes{xn, wn}
+	var bn *G.Node
+	if c.bias {
+		bn = G.NewVector(g, tensor.Float64, G.WithShape(c.ws[0]), G.WithName("b"),
+			G.WithValue(tensor.New(tensor.WithShape(c.ws[0]), tensor.WithBacking(append([]float64(nil), b...)))))
+		wrt = append(wrt, bn)
+	}
+	var yn *G.Node
+	var err error
+	if ours {
+		yn, err = conv2d(xn, wn, bn, c.g, true)
+	} else {
+		yn, err = G.Conv2d(xn, wn, tensor.Shape{c.g.kh, c.g.kw}, []int{c.g.ph, c.g.pw}, []int{c.g.sh, c.g.sw}, []int{1, 1})
+		if err == nil && bn != nil {
+			yn, err = G.BroadcastAdd(yn, bn, nil, []byte{0, 2, 3})
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(yn.Shape()...), G.WithName("r"),
+		G.WithValue(tensor.New(tensor.WithShape(yn.Shape()...), tensor.WithBacking(r))))
+	// Read y as soon as it is computed: the tape machine may reuse its
+	// register later.
+	var yv G.Value
+	G.Read(yn, &yv)
+	ln := must(G.Sum(must(G.HadamardProd(rn, must(G.Square(yn))))))
+	gn, err := G.Grad(ln, wrt...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range gn {
+		grads = append(grads, values64(n))
+	}
+	return append([]float64(nil), yv.Data().([]float64)...), scalar64(ln), grads
+}
+
+func maxRelDiff(a, b []float64) float64 {
+	scale, d := 0.0, 0.0
+	for i := range a {
+		scale = math.Max(scale, math.Abs(b[i]))
+		d = math.Max(d, math.Abs(a[i]-b[i]))
+	}
+	return d / math.Max(scale, 1e-300)
+}
+
+func TestConv2dMatchesGorgoniaAndFiniteDifferences(t *testing.T) {
+	t.Run("cached", testConv2dGradients)
+	defer func(v int) { maxCachedCols = v }(maxCachedCols)
+	maxCachedCols = 0 // the filter gradient runs its own im2col
+	t.Run("uncached", testConv2dGradients)
+}
+
+func testConv2dGradients(t *testing.T) {
+	for _, c := range convCases {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(3, uint64(len(c.name))))
+			x, w := randVals(r, prod(c.xs)), randVals(r, prod(c.ws))
+			var b []float64
+			if c.bias {
+				b = randVals(r, c.ws[0])
+			}
+			ref := naiveConv(c.g, x, c.xs, w, c.ws, b)
+			rw := randVals(r, len(ref))
+			y, _, ours := convGraphGrads(t, c, true, x, w, b, rw)
+			if d := maxRelDiff(y, ref); d > 1e-12 {
+				t.Fatalf("forward differs from the naive convolution by %.3g (relative)", d)
+			}
+			yg, _, theirs := convGraphGrads(t, c, false, x, w, b, rw)
+			if d := maxRelDiff(yg, ref); d > 1e-12 {
+				t.Fatalf("gorgonia's Conv2d differs from the naive convolution by %.3g", d)
+			}
+			names := []string{"dx", "dw", "db"}
+			for k := range ours {
+				if d := maxRelDiff(ours[k], theirs[k]); d > 1e-12 {
+					t.Errorf("%s differs from gorgonia's by %.3g (relative)", names[k], d)
+				}
+			}
+			// Central differences of loss(x, w, b) = Σ r ⊙ conv(x, w, b)²
+			// on a sample of coordinates of every input.
+			lossAt := func(x, w, b []float64) float64 {
+				s := 0.0
+				for i, v := range naiveConv(c.g, x, c.xs, w, c.ws, b) {
+					s += rw[i] * v * v
+				}
+				return s
+			}
+			vars := [][]float64{x, w, b}
+			const h = 1e-5
+			for k, v := range vars[:len(ours)] {
+				for trial := 0; trial < 12; trial++ {
+					i := r.IntN(len(v))
+					old := v[i]
+					v[i] = old + h
+					lp := lossAt(x, w, b)
+					v[i] = old - h
+					lm := lossAt(x, w, b)
+					v[i] = old
+					fd := (lp - lm) / (2 * h)
+					if diff := math.Abs(fd - ours[k][i]); diff > 1e-6*math.Max(1, math.Abs(fd)) {
+						t.Errorf("%s[%d] = %.10g, central difference %.10g", names[k], i, ours[k][i], fd)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestConv2dFloat32 checks the float32 path against the float64 one.
+func TestConv2dFloat32(t *testing.T) {
+	c := convCases[0]
+	r := rand.New(rand.NewPCG(5, 5))
+	x, w, b := randVals(r, prod(c.xs)), randVals(r, prod(c.ws)), randVals(r, c.ws[0])
+	ref := naiveConv(c.g, x, c.xs, w, c.ws, b)
+	f32 := func(v []float64) *tensor.Dense {
+		o := make([]float32, len(v))
+		for i, x := range v {
+			o[i] = float32(x)
+		}
+		return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(o))
+	}
+	xt, wt := f32(x), f32(w)
+	if err := xt.Reshape(c.xs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.Reshape(c.ws...); err != nil {
+		t.Fatal(err)
+	}
+	op := &conv2dOp{geom: c.g, bias: true}
+	y, err := op.Do(xt, wt, f32(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range y.Data().([]float32) {
+		if math.Abs(float64(v)-ref[i]) > 1e-4*math.Max(1, math.Abs(ref[i])) {
+			t.Fatalf("y[%d] = %g, want %g", i, v, ref[i])
+		}
+	}
+}
+
+// TestConv2dNoInputGrad checks that gradX=false leaves the input out of
+// the backward pass and still gives the filter's gradient.
+func TestConv2dNoInputGrad(t *testing.T) {
+	c := convCases[0]
+	g := G.NewGraph()
+	xn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.xs...), G.WithName("x"))
+	wn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.ws...), G.WithName("w"), G.WithInit(G.GlorotN(1)))
+	y := must(conv2d(xn, wn, nil, c.g, false))
+	grads, err := G.Grad(must(G.Sum(y)), wn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range g.AllNodes() {
+		if _, ok := n.Op().(*convGradInputOp); ok {
+			t.Fatalf("graph has an input-gradient node %v", n)
+		}
+	}
+	if err := G.Let(xn, tensor.New(tensor.WithShape(c.xs...), tensor.WithBacking(make([]float64, prod(c.xs))))); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	if len(values64(grads[0])) != prod(c.ws) {
+		t.Fatal("no filter gradient")
+	}
+}
+
+// TestReluOp checks relu's value and gradient (dy where x > 0, else 0) on
+// a tensor large enough to be split over the cores.
+func TestReluOp(t *testing.T) {
+	const n = 1 << 16
+	r := rand.New(rand.NewPCG(9, 9))
+	x, dyv := randVals(r, n), randVals(r, n)
+	g := G.NewGraph()
+	xn := G.NewVector(g, tensor.Float64, G.WithShape(n), G.WithName("x"), G.WithValue(tensor.New(tensor.WithBacking(x))))
+	dn := G.NewVector(g, tensor.Float64, G.WithShape(n), G.WithName("dy"), G.WithValue(tensor.New(tensor.WithBacking(dyv))))
+	y := must(relu(xn))
+	var yv G.Value
+	G.Read(y, &yv)
+	gr, err := G.Grad(must(G.Sum(must(G.HadamardProd(y, dn)))), xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	ys, dx := yv.Data().([]float64), values64(gr[0])
+	for i, v := range x {
+		want, wantD := 0.0, 0.0
+		if v > 0 {
+			want, wantD = v, dyv[i]
+		}
+		if ys[i] != want || dx[i] != wantD {
+			t.Fatalf("x=%g: relu %g grad %g, want %g %g", v, ys[i], dx[i], want, wantD)
+		}
+	}
+}
