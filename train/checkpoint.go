@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"gorgonia.org/tensor"
+
+	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
 // checkpoint is the gob-encoded content of checkpoint.bin and best.bin.
@@ -55,7 +57,7 @@ func saveCheckpoint(path string, ck *checkpoint) error {
 	if err := gob.NewEncoder(&buf).Encode(ck); err != nil {
 		return fmt.Errorf("train: encode %s: %w", path, err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 func loadCheckpoint(path string) (*checkpoint, error) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/avbalance/avbalance/attribution"
+
+	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
 // Training modes.
@@ -225,7 +227,7 @@ func saveConfig(dir string, c Config) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, configFile), append(b, '\n'))
+	return atomicfile.Write(filepath.Join(dir, configFile), append(b, '\n'))
 }
 
 // LoadConfig reads RUNDIR/config.json.
@@ -239,33 +241,4 @@ func LoadConfig(runDir string) (Config, error) {
 		return c, fmt.Errorf("train: run %s: config.json: %w", runDir, err)
 	}
 	return c, nil
-}
-
-// writeFileAtomic writes b to path via a temporary file, fsync and rename,
-// then fsyncs the directory.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("train: write %s: %w", path, err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("train: write %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

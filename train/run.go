@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/avbalance/avbalance/ingest"
+
+	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
 // Result is what result.json holds after a run.
@@ -174,7 +176,7 @@ func truncateMetrics(path string, from int) error {
 			keep = append(keep, line+"\n")
 		}
 	}
-	return writeFileAtomic(path, []byte(strings.Join(keep, "")))
+	return atomicfile.Write(path, []byte(strings.Join(keep, "")))
 }
 
 func (t *trainer) progress(format string, a ...any) {
@@ -424,7 +426,7 @@ func (t *trainer) finish(ctx context.Context) (*Result, error) {
 		}
 	}
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := writeFileAtomic(filepath.Join(t.cfg.Out, ResultFile), append(b, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(t.cfg.Out, ResultFile), append(b, '\n')); err != nil {
 		return nil, err
 	}
 	if res.Test != nil {
