@@ -33,30 +33,7 @@ func preset(t *testing.T, name string) features.Preset {
 func badManifest(t *testing.T) *ingest.Dataset {
 	t.Helper()
 	media := filepath.Dir(testmedia.Generated(t, "sine_h264_aac.mp4"))
-	rows := []string{
-		"id,path,label,split",
-		"good,sine_h264_aac.mp4,a,train",
-		"flv,flv_mp3.flv,b,train",
-		"empty,empty.mp4,a,train",
-		"truncated,truncated.mp4,a,test",
-		"no-audio,no_audio.mp4,a,test",
-		"no-video,no_video.m4a,b,val",
-		"text,text.mp4,b,val",
-		"missing,does-not-exist.mp4,b,val",
-		"unknown-label,sine_h264_aac.mp4,zzz,val",
-		"good-2,sine_h264_aac.mp4,b,val",
-	}
-	dir := t.TempDir()
-	man := filepath.Join(dir, "manifest.csv")
-	for i, r := range rows[1:] {
-		f := strings.Split(r, ",")
-		f[1] = filepath.Join(media, f[1])
-		rows[i+1] = strings.Join(f, ",")
-	}
-	if err := os.WriteFile(man, []byte(strings.Join(rows, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := ingest.ReadManifest(man, ingest.ManifestOptions{Labels: []string{"a", "b"}})
+	ds, err := ingest.ReadManifest(testmedia.WriteManifest(t, media, testmedia.MixedRows), ingest.ManifestOptions{Labels: []string{"a", "b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +107,8 @@ func TestExtractBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, fails := checkAccounting(t, out, ds)
-	if sum.OK != 3 || sum.Failed != 7 || sum.Total != 10 {
-		t.Errorf("summary %+v, want 3 ok, 7 failed of 10", sum)
+	if sum.OK != 5 || sum.Failed != 7 || sum.Total != 12 {
+		t.Errorf("summary %+v, want 5 ok, 7 failed of 12", sum)
 	}
 	wantStage := map[string]string{
 		"empty": "decode-audio", "truncated": "decode-audio", "no-audio": "decode-audio", "text": "decode-audio",
@@ -147,7 +124,7 @@ func TestExtractBadInput(t *testing.T) {
 			t.Errorf("clip %s: failure %+v, want stage %s with a path and a reason", id, f, stage)
 		}
 	}
-	for _, id := range []string{"good", "flv", "good-2"} {
+	for _, id := range []string{"good", "flv", "good-2", "good-3", "flv-2"} {
 		r, ok := rows[id]
 		if !ok {
 			t.Errorf("clip %s missing from the shards", id)

@@ -23,6 +23,7 @@ import (
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/ingest"
+	"github.com/avbalance/avbalance/internal/testmedia"
 	"github.com/avbalance/avbalance/pipeline"
 )
 
@@ -33,53 +34,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// projectRoot is the avbalance repository root: the folder above beam/.
-func projectRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "beam", "go.mod")); err != nil {
-		t.Fatalf("no beam/go.mod in %s: run the tests from beam/extract", dir)
-	}
-	return dir
-}
-
-// writeManifest writes rows ("id,path,label,split", paths relative to media) as a manifest.
-func writeManifest(t testing.TB, media string, rows []string) string {
-	t.Helper()
-	lines := []string{"id,path,label,split"}
-	for _, r := range rows {
-		f := strings.Split(r, ",")
-		f[1] = filepath.Join(media, f[1])
-		lines = append(lines, strings.Join(f, ","))
-	}
-	man := filepath.Join(t.TempDir(), "manifest.csv")
-	if err := os.WriteFile(man, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return man
-}
-
 // badInput lists the generated good and bad clips of testdata/media (as pipeline's badManifest).
 func badInput(t testing.TB) ingest.Source {
-	media := filepath.Join(projectRoot(t), "testdata", "media")
-	man := writeManifest(t, media, []string{
-		"good,sine_h264_aac.mp4,a,train",
-		"flv,flv_mp3.flv,b,train",
-		"empty,empty.mp4,a,train",
-		"truncated,truncated.mp4,a,test",
-		"no-audio,no_audio.mp4,a,test",
-		"no-video,no_video.m4a,b,val",
-		"text,text.mp4,b,val",
-		"missing,does-not-exist.mp4,b,val",
-		"unknown-label,sine_h264_aac.mp4,zzz,val",
-		"good-2,sine_h264_aac.mp4,b,val",
-		"good-3,sine_h264_aac.mp4,a,test",
-		"flv-2,flv_mp3.flv,a,val",
-	})
-	return ingest.Source{Dataset: "manifest", Manifest: man, Labels: []string{"a", "b"}}
+	media := filepath.Dir(testmedia.Generated(t, "sine_h264_aac.mp4"))
+	return ingest.Source{Dataset: "manifest", Manifest: testmedia.WriteManifest(t, media, testmedia.MixedRows), Labels: []string{"a", "b"}}
 }
 
 func lookup(t testing.TB, name string) features.Preset {
@@ -287,7 +245,7 @@ func TestPrismMatchesLocal(t *testing.T) {
 // TestPrismRealClips compares both pipelines on the real CREMA-D and VGGSound
 // clips in ../shared/media, skipping when they are absent.
 func TestPrismRealClips(t *testing.T) {
-	shared := filepath.Join(projectRoot(t), "..", "shared", "media")
+	shared := filepath.Join(testmedia.Root(t), "..", "shared", "media")
 	in := realInput(t, shared, 1)
 	local, beamed, _, _ := runBoth(t, in, lookup(t, "tiny"), 0)
 	compareFolders(t, local, beamed)
@@ -314,7 +272,7 @@ func realInput(t testing.TB, shared string, copies int) ingest.Source {
 	if len(rows) == 0 {
 		t.Skipf("real media absent in %s; skipping", shared)
 	}
-	return ingest.Source{Dataset: "manifest", Manifest: writeManifest(t, shared, rows)}
+	return ingest.Source{Dataset: "manifest", Manifest: testmedia.WriteManifest(t, shared, rows)}
 }
 
 // TestThroughput measures clips per second of the local pipeline and of prism
@@ -333,7 +291,7 @@ func TestThroughput(t *testing.T) {
 		name = "default"
 	}
 	p := lookup(t, name)
-	in := realInput(t, filepath.Join(projectRoot(t), "..", "shared", "media"), copies)
+	in := realInput(t, filepath.Join(testmedia.Root(t), "..", "shared", "media"), copies)
 	ds, err := in.Read()
 	if err != nil {
 		t.Fatal(err)

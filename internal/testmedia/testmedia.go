@@ -4,12 +4,16 @@
 package testmedia
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// Root returns the module root (the folder holding go.mod) above the working directory.
+// Root returns the avbalance module root (the folder whose go.mod declares
+// github.com/avbalance/avbalance) above the working directory, so tests of
+// nested modules such as beam/ find it too.
 func Root(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
@@ -17,12 +21,12 @@ func Root(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/avbalance/avbalance\n")) {
 			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Fatal("no go.mod above the test directory")
+			tb.Fatal("no avbalance go.mod above the test directory")
 		}
 		dir = parent
 	}
@@ -47,4 +51,39 @@ func Generated(tb testing.TB, name string) string {
 		tb.Fatalf("generated test media %s missing: run testdata/gen.sh", p)
 	}
 	return p
+}
+
+// MixedRows are manifest rows ("id,file,label,split", files in testdata/media)
+// mixing good clips with every kind of generated bad input: 5 extract, 7 fail
+// (5 at decoding, 2 rejected up front). Labels are "a" and "b".
+var MixedRows = []string{
+	"good,sine_h264_aac.mp4,a,train",
+	"flv,flv_mp3.flv,b,train",
+	"empty,empty.mp4,a,train",
+	"truncated,truncated.mp4,a,test",
+	"no-audio,no_audio.mp4,a,test",
+	"no-video,no_video.m4a,b,val",
+	"text,text.mp4,b,val",
+	"missing,does-not-exist.mp4,b,val",
+	"unknown-label,sine_h264_aac.mp4,zzz,val",
+	"good-2,sine_h264_aac.mp4,b,val",
+	"good-3,sine_h264_aac.mp4,a,test",
+	"flv-2,flv_mp3.flv,a,val",
+}
+
+// WriteManifest writes rows ("id,file,label,split", files relative to media) as
+// a manifest CSV in a temporary folder and returns its path.
+func WriteManifest(tb testing.TB, media string, rows []string) string {
+	tb.Helper()
+	lines := []string{"id,path,label,split"}
+	for _, r := range rows {
+		f := strings.Split(r, ",")
+		f[1] = filepath.Join(media, f[1])
+		lines = append(lines, strings.Join(f, ","))
+	}
+	man := filepath.Join(tb.TempDir(), "manifest.csv")
+	if err := os.WriteFile(man, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return man
 }
