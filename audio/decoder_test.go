@@ -276,7 +276,7 @@ func audioStreamSeconds(t *testing.T, path string) float64 {
 		t.Fatal(err)
 	}
 	defer fc.CloseInput()
-	st := firstAudioStream(fc)
+	st := FindStream(fc)
 	tb := st.TimeBase().Float64()
 	return float64(st.Duration()-max(st.StartTime(), 0)) * tb
 }

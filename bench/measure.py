@@ -137,7 +137,7 @@ def main():
                          pyav_all=mean([r["cpu_s"] for r in pyav_all]),
                          w1=w1, w2=w2))
         stages.append((title, {k: mean([r[k] for r in st]) for k in
-                               ("audio_s", "video_s", "features_s", "shard_s", "probe_s", "cpu_s")}))
+                               ("audio_s", "video_s", "av_s", "features_s", "shard_s", "probe_s", "cpu_s")}))
     scale = []
     for n in (100, 1000):
         man = os.path.join(WORK, "in", f"gen{n}.csv")
@@ -219,13 +219,18 @@ def write(rows, stages, scale, load0, load1, elapsed):
         for r in rows) + ".\n")
     L.append("### Where avbalance's CPU goes (in-process, one thread, ms per clip)\n")
     L.append("`bench/avbprof` runs the pipeline worker's stages one at a time on a locked thread "
-             "(CLOCK_THREAD_CPUTIME_ID). `probe` is one `avformat_open_input` (+ `find_stream_info` for "
-             "header-less FLV): it is already inside both `audio` and `video`, which each open the file.\n")
-    L.append("| clips | audio decode+resample | video decode+scale | features | shard append | sum | (one open+probe) |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|")
+             "(CLOCK_THREAD_CPUTIME_ID). `audio` and `video` are each decoder on its own (each opens and "
+             "probes the file); `audio+video` is both as the worker decodes a clip from one file: one demux "
+             "pass (`video.Decoder.FramesShared`) when seeking cannot skip video frames (the FLVs, short "
+             "clips with one keyframe), else video then audio. `sum` is the worker's path: audio+video, "
+             "features, shard. `probe` is one `avformat_open_input` (+ `find_stream_info`, capped at 0.1 s, "
+             "for header-less FLV).\n")
+    L.append("| clips | audio decode+resample (alone) | video decode+scale (alone) | **audio+video, as the worker** "
+             "| features | shard append | sum | (one open+probe) |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for title, s in stages:
-        L.append(f"| {title} | {ms(s['audio_s'])} | {ms(s['video_s'])} | {ms(s['features_s'])} | "
-                 f"{ms(s['shard_s'])} | {ms(s['cpu_s'])} | {ms(s['probe_s'])} |")
+        L.append(f"| {title} | {ms(s['audio_s'])} | {ms(s['video_s'])} | **{ms(s['av_s'])}** | "
+                 f"{ms(s['features_s'])} | {ms(s['shard_s'])} | {ms(s['cpu_s'])} | {ms(s['probe_s'])} |")
     L.append("\n## Scale: generated 2 s clips (320x240 H.264 + AAC), preset `default`, 2 workers\n")
     L.append(f"{PASSES} runs of each; peak RSS is VmHWM from `/usr/bin/time` (`%M`), median and highest of the runs.\n")
     L.append("| clips | throughput (clips/s, wall) | CPU ms/clip | peak RSS, median (MB) | peak RSS, highest (MB) |")

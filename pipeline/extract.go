@@ -14,10 +14,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/asticode/go-astiav"
 	"github.com/avbalance/avbalance/audio"
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/ingest"
+	_ "github.com/avbalance/avbalance/internal/mallocarena" // flat peak RSS over long runs
 	"github.com/avbalance/avbalance/video"
 )
 
@@ -326,15 +328,50 @@ func (w *Worker) ProcessContext(ctx context.Context, c ingest.Clip) (row *shard.
 	fail := func(err error) (*shard.Row, *shard.Failure) {
 		return nil, &shard.Failure{ClipID: c.ID, Path: path, Stage: stage, Error: err.Error()}
 	}
-	samples, err := w.audio.DecodeContext(ctx, path)
-	if err != nil {
-		return fail(err)
-	}
-	stage, path = ingest.StageDecodeVideo, c.Path
-	setStage()
-	frames, dur, err := w.video.FramesContext(ctx, c.Path)
-	if err != nil {
-		return fail(err)
+	var samples []float32
+	var frames []byte
+	var dur float64
+	var err error
+	if c.AudioPath == "" {
+		// One file: open, probe and read it once for both decoders when that costs the video
+		// nothing (video.Decoder.FramesShared). Failures keep the stages of separate decodes.
+		sink := &audioSink{dec: w.audio, path: c.Path}
+		var shared bool
+		frames, dur, shared, err = w.video.FramesShared(ctx, c.Path, sink)
+		switch {
+		case err != nil && sink.err != nil:
+			return fail(sink.err)
+		case err != nil && ctx.Err() != nil && sink.opened:
+			stage = ingest.StageDecodeVideo // the file opened and the audio stream was fine
+			return fail(err)
+		case err != nil && ctx.Err() == nil:
+			// An audio failure comes first, as when the audio is decoded on its own.
+			if _, aerr := w.audio.DecodeContext(ctx, path); aerr != nil {
+				return fail(aerr)
+			}
+			stage = ingest.StageDecodeVideo
+			return fail(err)
+		case err != nil:
+			return fail(err) // the deadline hit while opening: decode-audio, as before
+		case shared:
+			samples, err = w.audio.End()
+		default:
+			samples, err = w.audio.DecodeContext(ctx, path)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	} else {
+		samples, err = w.audio.DecodeContext(ctx, path)
+		if err != nil {
+			return fail(err)
+		}
+		stage, path = ingest.StageDecodeVideo, c.Path
+		setStage()
+		frames, dur, err = w.video.FramesContext(ctx, c.Path)
+		if err != nil {
+			return fail(err)
+		}
 	}
 	stage = ingest.StageFeatures
 	setStage()
@@ -354,6 +391,44 @@ func (w *Worker) ProcessContext(ctx context.Context, c ingest.Clip) (row *shard.
 		DurationS: float32(dur),
 		Source:    c.Source,
 	}, nil
+}
+
+// audioSink hands the audio packets of video.Decoder.FramesShared's demux pass to the worker's
+// audio decoder. err keeps the audio's own error, so the clip fails at decode-audio for it.
+type audioSink struct {
+	dec    *audio.Decoder
+	path   string
+	opened bool // Open was called: the file opened and was probed
+	err    error
+}
+
+func (s *audioSink) Open(fc *astiav.FormatContext, shared bool) (int, error) {
+	s.opened = true
+	if !shared {
+		return -1, nil
+	}
+	st := audio.FindStream(fc)
+	if st == nil && !fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
+		// As audio.Decoder does: a container with a header may list its streams only once probed.
+		if err := fc.FindStreamInfo(nil); err != nil {
+			s.err = fmt.Errorf("audio: %s: reading stream info: %w", s.path, err)
+			return -1, s.err
+		}
+		st = audio.FindStream(fc)
+	}
+	if st == nil {
+		s.err = fmt.Errorf("audio: %s: no audio stream", s.path)
+		return -1, s.err
+	}
+	if s.err = s.dec.Begin(s.path, st); s.err != nil {
+		return -1, s.err
+	}
+	return st.Index(), nil
+}
+
+func (s *audioSink) Packet(pkt *astiav.Packet) error {
+	s.err = s.dec.Packet(pkt)
+	return s.err
 }
 
 // clipSeed derives a per-clip seed from the run seed and the clip id, so random

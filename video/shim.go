@@ -4,10 +4,17 @@ package video
 #cgo pkg-config: libavformat libavcodec libavutil
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
+#include <string.h>
 
 static int64_t avb_best_effort_ts(const AVFrame *f) { return f->best_effort_timestamp; }
 
 static void avb_flush_decoder(AVCodecContext *c) { avcodec_flush_buffers(c); }
+
+// avb_skip_nonref makes the decoder drop (on) or decode (off) the packets no other frame
+// references; with one decoder thread the setting applies from the next packet sent.
+static void avb_skip_nonref(AVCodecContext *c, int on) {
+	c->skip_frame = on ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+}
 
 static int avb_best_video_stream(AVFormatContext *fc) {
 	return av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
@@ -17,6 +24,28 @@ static int avb_best_video_stream(AVFormatContext *fc) {
 static void avb_discard_others(AVFormatContext *fc, int keep) {
 	for (unsigned i = 0; i < fc->nb_streams; i++)
 		fc->streams[i]->discard = (int)i == keep ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+}
+
+// avb_discard_but2 makes the demuxer skip every stream but a and b.
+static void avb_discard_but2(AVFormatContext *fc, int a, int b) {
+	for (unsigned i = 0; i < fc->nb_streams; i++)
+		fc->streams[i]->discard = ((int)i == a || (int)i == b) ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+}
+
+// avb_first_index_ts returns the timestamp of the stream's first index entry, or AV_NOPTS_VALUE.
+static int64_t avb_first_index_ts(AVStream *st) {
+	const AVIndexEntry *e = avformat_index_get_entry(st, 0);
+	return e ? e->timestamp : AV_NOPTS_VALUE;
+}
+
+// avb_cap_flv_probe shortens avformat_find_stream_info on FLV: by default it reads up to 90 s
+// (and 20 frames per stream for the frame rate) although the first packets describe the
+// streams; 0.1 s suffices, and the frame rate then comes from the FLV metadata.
+static void avb_cap_flv_probe(AVFormatContext *fc) {
+	if (fc->iformat && !strcmp(fc->iformat->name, "flv")) {
+		fc->max_analyze_duration = 100000;
+		fc->fps_probe_size = 0;
+	}
 }
 
 // avb_keyframe_before returns the index timestamp (dts) of the last keyframe at or before ts,
@@ -49,6 +78,15 @@ func flushDecoder(cc *astiav.CodecContext) {
 	C.avb_flush_decoder((*C.AVCodecContext)(cptr(cc)))
 }
 
+// skipNonRef sets the decoder's skip_frame to AVDISCARD_NONREF (on) or AVDISCARD_DEFAULT.
+func skipNonRef(cc *astiav.CodecContext, on bool) {
+	v := C.int(0)
+	if on {
+		v = 1
+	}
+	C.avb_skip_nonref((*C.AVCodecContext)(cptr(cc)), v)
+}
+
 // bestVideoStream returns the index of FFmpeg's preferred video stream, or -1.
 func bestVideoStream(fc *astiav.FormatContext) int {
 	i := int(C.avb_best_video_stream((*C.AVFormatContext)(cptr(fc))))
@@ -60,6 +98,22 @@ func bestVideoStream(fc *astiav.FormatContext) int {
 
 func discardOtherStreams(fc *astiav.FormatContext, keep int) {
 	C.avb_discard_others((*C.AVFormatContext)(cptr(fc)), C.int(keep))
+}
+
+// discardAllBut makes the demuxer skip every stream but a and b.
+func discardAllBut(fc *astiav.FormatContext, a, b int) {
+	C.avb_discard_but2((*C.AVFormatContext)(cptr(fc)), C.int(a), C.int(b))
+}
+
+// firstIndexed returns the timestamp of the stream's first index entry and whether there is one.
+func firstIndexed(st *astiav.Stream) (int64, bool) {
+	k := int64(C.avb_first_index_ts((*C.AVStream)(cptr(st))))
+	return k, k != astiav.NoPtsValue
+}
+
+// capFLVProbe limits the stream-info probe of FLV files (see avb_cap_flv_probe).
+func capFLVProbe(fc *astiav.FormatContext) {
+	C.avb_cap_flv_probe((*C.AVFormatContext)(cptr(fc)))
 }
 
 // keyframeBefore returns the timestamp of the last indexed keyframe at or before ts, in the

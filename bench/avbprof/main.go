@@ -68,7 +68,10 @@ func stages(ds *ingest.Dataset, p features.Preset, passes int) {
 	dir, err := os.MkdirTemp("", "avbprof")
 	check(err)
 	defer os.RemoveAll(dir)
-	names := []string{"audio", "video", "features", "shard", "probe"}
+	// audio and video are each decoder on its own (each opens and probes the file); av is both
+	// as pipeline.Worker decodes a clip without a separate audio file: one demux pass through
+	// video.Decoder.FramesShared when it shares the file, else video then audio.
+	names := []string{"audio", "video", "av", "features", "shard", "probe"}
 	times := map[string]map[string][]float64{}
 	// One shard for every pass, as an extraction writes hundreds of rows per shard: the batch
 	// buffers and the Commit (footer, fsync) are amortised over all the rows.
@@ -86,6 +89,17 @@ func stages(ds *ingest.Dataset, p features.Preset, passes int) {
 					tmpSamples = s
 				},
 				func() { f, d, err := vd.Frames(c.Path); check(err); row.Frames, row.DurationS = f, float32(d) },
+				func() {
+					sink := &audioSink{dec: ad, path: c.Path}
+					_, _, shared, err := vd.FramesShared(context.Background(), c.Path, sink)
+					check(err)
+					if shared {
+						_, err = ad.End()
+					} else {
+						_, err = ad.Decode(c.Path)
+					}
+					check(err)
+				},
 				func() { a, err := fx.Audio(tmpSamples, 1); check(err); row.Audio = a },
 				func() { row.ClipID, row.Split = fmt.Sprint(c.ID, "-", k), c.Split; check(w.Append(row)) },
 				func() { probe(c.Path) },
@@ -118,7 +132,7 @@ func stages(ds *ingest.Dataset, p features.Preset, passes int) {
 		for _, n := range names {
 			v := median(times[c.ID][n])
 			m[n+"_s"] = v
-			if n != "probe" { // measured apart: already inside audio and video
+			if n != "probe" && n != "audio" && n != "video" { // the worker's path: av, features, shard
 				total += v
 			}
 		}
@@ -140,17 +154,42 @@ func threadCPU() float64 {
 	return time.Duration(ts.Nano()).Seconds()
 }
 
-// probe opens path and reads its stream info as the decoders do (FindStreamInfo only for
-// header-less containers such as FLV), then closes it: the cost paid twice per clip today.
+// probe opens path and reads its stream info as the decoders do (FindStreamInfo, capped at
+// 0.1 s and no frame-rate probe, only for header-less containers such as FLV), then closes it:
+// the cost an audio+video file pays once when the decoders share it, twice when not.
 func probe(path string) {
 	fc := astiav.AllocFormatContext()
 	defer fc.Free()
-	check(fc.OpenInput(path, nil, nil))
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	check(opts.Set("analyzeduration", "100000", 0))
+	check(opts.Set("fpsprobesize", "0", 0))
+	check(fc.OpenInput(path, nil, opts))
 	defer fc.CloseInput()
 	if fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
 		check(fc.FindStreamInfo(nil))
 	}
 }
+
+// audioSink feeds the audio packets of a FramesShared pass to the audio decoder, as
+// pipeline.Worker does.
+type audioSink struct {
+	dec  *audio.Decoder
+	path string
+}
+
+func (s *audioSink) Open(fc *astiav.FormatContext, shared bool) (int, error) {
+	if !shared {
+		return -1, nil
+	}
+	st := audio.FindStream(fc)
+	if st == nil {
+		return -1, fmt.Errorf("%s: no audio stream", s.path)
+	}
+	return st.Index(), s.dec.Begin(s.path, st)
+}
+
+func (s *audioSink) Packet(pkt *astiav.Packet) error { return s.dec.Packet(pkt) }
 
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
