@@ -104,7 +104,7 @@ func Extract(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	shardRows := cfg.ShardRows
 	if shardRows == 0 {
-		shardRows = autoShardRows(cfg.Preset)
+		shardRows = AutoShardRows(cfg.Preset)
 	}
 	out, err := openOutput(cfg)
 	if err != nil {
@@ -439,8 +439,9 @@ func clipSeed(seed uint64, id string) uint64 {
 	return h.Sum64() ^ seed
 }
 
-// autoShardRows keeps a shard near 256 MB of feature data, between 16 and 4096 rows.
-func autoShardRows(p features.Preset) int {
+// AutoShardRows is the default rows per shard: a shard near 256 MB of feature
+// data, between 16 and 4096 rows. Other runners (Apache Beam) size shards with it too.
+func AutoShardRows(p features.Preset) int {
 	bytes := 4
 	for _, d := range p.AudioShape() {
 		bytes *= d

@@ -9,6 +9,7 @@ import (
 
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/ingest"
+	"github.com/avbalance/avbalance/pipeline"
 )
 
 // Config describes one extraction job on Beam.
@@ -63,23 +64,8 @@ func (c *Config) ShardCount(clips int) int {
 	if c.Shards > 0 {
 		return c.Shards
 	}
-	per := RowsPerShard(c.Preset)
+	per := pipeline.AutoShardRows(c.Preset)
 	return max(1, (clips+per-1)/per)
-}
-
-// RowsPerShard keeps a shard near 256 MB of feature data, between 16 and 4096
-// rows: the local pipeline's automatic shard size.
-func RowsPerShard(p features.Preset) int {
-	bytes := 4
-	for _, d := range p.AudioShape() {
-		bytes *= d
-	}
-	fb := 1
-	for _, d := range p.FrameShape() {
-		fb *= d
-	}
-	n := (256 << 20) / (bytes + fb)
-	return max(16, min(4096, n))
 }
 
 // ShardOf is the shard a clip goes to: FNV-1a 64 of its id, mod n.

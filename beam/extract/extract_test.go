@@ -372,7 +372,7 @@ func TestWriteFileRetry(t *testing.T) {
 func TestShardCount(t *testing.T) {
 	p := lookup(t, "default")
 	c := Config{Preset: p}
-	per := RowsPerShard(p)
+	per := pipeline.AutoShardRows(p)
 	for _, tc := range []struct{ clips, want int }{{0, 1}, {1, 1}, {per, 1}, {per + 1, 2}, {10 * per, 10}} {
 		if got := c.ShardCount(tc.clips); got != tc.want {
 			t.Errorf("ShardCount(%d) = %d, want %d", tc.clips, got, tc.want)
