@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/avbalance/avbalance/internal/ffinterrupt"
 )
 
 // Decoder decodes the first audio stream of any FFmpeg-readable file, or a .wav file via
@@ -113,7 +114,7 @@ func (d *Decoder) decodeFFmpeg(ctx context.Context, path string) (err error) {
 	if fc == nil {
 		return fmt.Errorf("audio: %s: cannot allocate format context", path)
 	}
-	stop := interruptOn(ctx, fc)
+	stop := ffinterrupt.On(ctx, fc)
 	defer stop() // after fc.Free: FFmpeg may read the interrupt flag until then
 	defer fc.Free()
 	// A context error wins over FFmpeg's "immediate exit requested" from the interrupt.
@@ -295,20 +296,6 @@ func (d *Decoder) end() error {
 	}
 	d.trim()
 	return nil
-}
-
-// interruptOn makes FFmpeg's blocking I/O on fc (open, probe, packet reads) give up once ctx is
-// done. Call the returned function after fc has been freed.
-func interruptOn(ctx context.Context, fc *astiav.FormatContext) (stop func()) {
-	if ctx.Done() == nil {
-		return func() {}
-	}
-	ii := fc.SetInterruptCallback()
-	stopAfter := context.AfterFunc(ctx, ii.Interrupt)
-	return func() {
-		stopAfter()
-		runtime.KeepAlive(ii) // FFmpeg holds a pointer to its flag until fc is freed
-	}
 }
 
 // errResample marks resampler failures, which stop decoding (unlike a corrupt packet).

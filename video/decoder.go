@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/avbalance/avbalance/internal/ffinterrupt"
 )
 
 // Sampler chooses frames deterministically: Count frames; FPS==0 means uniform over the
@@ -498,20 +499,6 @@ type input struct {
 	stop func() // releases the interrupt callback; after the context is freed
 }
 
-// interruptOn makes FFmpeg's blocking I/O on fc (open, probe, packet reads) give up once ctx is
-// done. Call the returned function after fc has been freed.
-func interruptOn(ctx context.Context, fc *astiav.FormatContext) (stop func()) {
-	if ctx.Done() == nil {
-		return func() {}
-	}
-	ii := fc.SetInterruptCallback()
-	stopAfter := context.AfterFunc(ctx, ii.Interrupt)
-	return func() {
-		stopAfter()
-		runtime.KeepAlive(ii) // FFmpeg holds a pointer to its flag until fc is freed
-	}
-}
-
 // openVideo opens path, reads its stream info and returns the index of the best video stream;
 // the demuxer is told to skip every other stream. Once ctx is done, blocked reads give up.
 func openVideo(ctx context.Context, path string) (*input, int, error) {
@@ -519,7 +506,7 @@ func openVideo(ctx context.Context, path string) (*input, int, error) {
 	if afc == nil {
 		return nil, 0, fmt.Errorf("video: %s: cannot allocate format context", path)
 	}
-	fc := &input{FormatContext: afc, stop: interruptOn(ctx, afc)}
+	fc := &input{FormatContext: afc, stop: ffinterrupt.On(ctx, afc)}
 	if err := fc.OpenInput(path, nil, nil); err != nil {
 		fc.Free()
 		fc.stop()

@@ -1,7 +1,6 @@
 package video
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/avbalance/avbalance/internal/testmedia"
@@ -10,14 +9,5 @@ import (
 // sharedMedia returns the real-media folder sub of ../shared/media, skipping the test when absent.
 func sharedMedia(tb testing.TB, sub string) string { return testmedia.Shared(tb, sub) }
 
-func glob(tb testing.TB, pattern string) []string {
-	tb.Helper()
-	m, err := filepath.Glob(pattern)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(m) == 0 {
-		tb.Skipf("no files match %s; skipping", pattern)
-	}
-	return m
-}
+// glob returns the files matching pattern, skipping the test when there are none.
+func glob(tb testing.TB, pattern string) []string { return testmedia.Glob(tb, pattern) }

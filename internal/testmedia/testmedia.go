@@ -87,3 +87,16 @@ func WriteManifest(tb testing.TB, media string, rows []string) string {
 	}
 	return man
 }
+
+// Glob returns the files matching pattern, skipping the test with a message when there are none.
+func Glob(tb testing.TB, pattern string) []string {
+	tb.Helper()
+	m, err := filepath.Glob(pattern)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(m) == 0 {
+		tb.Skipf("no files match %s; skipping", pattern)
+	}
+	return m
+}
