@@ -3,6 +3,8 @@ package features
 import (
 	"math"
 	"testing"
+
+	"github.com/avbalance/avbalance/internal/testmedia"
 )
 
 // benchSignal is a deterministic test clip: a chirp plus a tone, seconds long at rate Hz.
@@ -24,13 +26,13 @@ func BenchmarkLogMel10s(b *testing.B) {
 	e := NewExtractor(p)
 	x := benchSignal(16000, 10)
 	b.ReportAllocs()
-	c0 := cpuTime()
+	c0 := int64(testmedia.CPUTime())
 	for b.Loop() {
 		if _, err := e.Audio(x, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(int64(testmedia.CPUTime())-c0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkPresets runs each preset on a typical clip: 2.5 s (a CREMA-D utterance) at 16 or

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/dsp/fourier"
+
+	"github.com/avbalance/avbalance/internal/testmedia"
 )
 
 // fftSizes are the lengths the plan is checked at: the presets' 256, 400 and 512, other
@@ -152,11 +154,11 @@ func BenchmarkRealFFT(b *testing.B) {
 		dst := make([]complex128, n/2+1)
 		run := func(name string, f func()) {
 			b.Run(name+"/"+strconv.Itoa(n), func(b *testing.B) {
-				c0 := cpuTime()
+				c0 := int64(testmedia.CPUTime())
 				for b.Loop() {
 					f()
 				}
-				b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(int64(testmedia.CPUTime())-c0)/float64(b.N), "cpu-ns/op")
 			})
 		}
 		r := newRealFFT(n)

@@ -3,11 +3,12 @@ package train
 import (
 	"math/rand/v2"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
 	"gorgonia.org/tensor"
+
+	"github.com/avbalance/avbalance/internal/testmedia"
 )
 
 // benchShapes are the `tiny` preset's shapes, or CREMA-D's OGM-GE shapes
@@ -53,7 +54,7 @@ func benchStep(b *testing.B, mode string) {
 	// the convolutions' buffers.
 	for i := -1; i < b.N; i++ {
 		if i == 0 {
-			cpu0 = cpuTime()
+			cpu0 = testmedia.CPUTime()
 			b.ResetTimer()
 		}
 		if err := n.feed(inputs{audio: audio, frames: frames, labels: labels, n: batch}); err != nil {
@@ -68,16 +69,7 @@ func benchStep(b *testing.B, mode string) {
 		opt.step(n.used, grads)
 	}
 	b.StopTimer()
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
-}
-
-// cpuTime is the process's user+system CPU time (all threads).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric((testmedia.CPUTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 func BenchmarkStepConcat(b *testing.B)  { benchStep(b, ModeConcat) }

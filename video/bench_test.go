@@ -2,11 +2,11 @@ package video
 
 import (
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/avbalance/avbalance/audio"
+
+	"github.com/avbalance/avbalance/internal/testmedia"
 )
 
 // benchClips decodes every clip per op (audio at rate, then frames) and reports wall and CPU
@@ -17,7 +17,7 @@ func benchClips(b *testing.B, clips []string, rate int, s Sampler, sequential bo
 	vd := NewDecoder(s, 224, 224)
 	vd.Sequential = sequential
 	defer vd.Close()
-	cpu0 := cpuTime(b)
+	cpu0 := testmedia.CPUTime()
 	for b.Loop() {
 		for _, c := range clips {
 			if _, err := ad.Decode(c); err != nil {
@@ -31,16 +31,7 @@ func benchClips(b *testing.B, clips []string, rate int, s Sampler, sequential bo
 	clipsDone := float64(b.N * len(clips))
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/clipsDone, "ns/clip")
 	// CPU time is what to compare with ffmpeg's utime on a shared machine.
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/clipsDone, "cpu-ns/clip")
-}
-
-// cpuTime returns the process's user+system CPU time.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((testmedia.CPUTime()-cpu0).Nanoseconds())/clipsDone, "cpu-ns/clip")
 }
 
 // BenchmarkDecodeCremaD: CREMA-D FLV (VP6F + MP3), audio at 22.05 kHz + 1 or 3 frames at 224².

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Root returns the avbalance module root (the folder whose go.mod declares
@@ -99,4 +101,14 @@ func Glob(tb testing.TB, pattern string) []string {
 		tb.Skipf("no files match %s; skipping", pattern)
 	}
 	return m
+}
+
+// CPUTime returns the process's user+system CPU time: what benchmarks report
+// beside wall time on a shared machine, where wall time depends on the neighbours.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
