@@ -20,6 +20,7 @@ type Report struct {
 	ClipsTotal  int            `json:"clips_total"`
 	ClipsOK     int            `json:"clips_ok"`
 	ClipsFailed int            `json:"clips_failed"`
+	Pending     int            `json:"clips_pending"` // not extracted yet: the run was interrupted and can be resumed
 	Splits      map[string]int `json:"splits"`        // rows per split
 	Labels      []LabelCount   `json:"labels"`        // rows per label, in label-id order
 	Failures    map[string]int `json:"failures"`      // failure lines per stage
@@ -46,7 +47,8 @@ func Inspect(dir string, verify bool) (*Report, error) {
 	rep := &Report{
 		Dir: dir, Dataset: ix.Dataset, Shards: len(ix.Shards),
 		ClipsTotal: ix.ClipsTotal, ClipsOK: ix.ClipsOK, ClipsFailed: ix.ClipsFailed,
-		Splits: map[string]int{}, Failures: map[string]int{}, Problems: []string{},
+		Pending: max(0, ix.ClipsTotal-ix.ClipsOK-ix.ClipsFailed),
+		Splits:  map[string]int{}, Failures: map[string]int{}, Problems: []string{},
 	}
 	if err := ix.DecodePreset(&rep.Config); err == nil {
 		rep.Preset, _ = rep.Config["name"].(string)
@@ -136,6 +138,9 @@ func (r *Report) Print(w io.Writer) {
 		for _, k := range sortedKeys(r.Failures) {
 			fmt.Fprintf(w, "  %-13s %d\n", k, r.Failures[k])
 		}
+	}
+	if r.Pending > 0 {
+		fmt.Fprintf(w, "incomplete: %d clips not extracted yet (the run was interrupted): run the same extract command with --resume\n", r.Pending)
 	}
 	switch {
 	case len(r.Problems) > 0:
