@@ -47,11 +47,7 @@ func (h *Linear) Logits(dst []float64, e [Modalities][]float64) []float64 {
 
 // ClassGrad implements Head: ∂f_c/∂e_m is column c of W_m.
 func (h *Linear) ClassGrad(dst [Modalities][]float64, _ [Modalities][]float64, c int) {
-	for m := range dst {
-		for i, row := range h.W[m] {
-			dst[m][i] = row[c]
-		}
-	}
+	classColumns(dst, h.W, c)
 }
 
 // Part implements Head.
@@ -93,8 +89,14 @@ func (h *Sum) Logits(dst []float64, e [Modalities][]float64) []float64 {
 
 // ClassGrad implements Head.
 func (h *Sum) ClassGrad(dst [Modalities][]float64, _ [Modalities][]float64, c int) {
+	classColumns(dst, h.W, c)
+}
+
+// classColumns copies column c of each modality's weight matrix into dst: the
+// class gradient of any head that is linear in each embedding.
+func classColumns(dst [Modalities][]float64, w [Modalities][][]float64, c int) {
 	for m := range dst {
-		for i, row := range h.W[m] {
+		for i, row := range w[m] {
 			dst[m][i] = row[c]
 		}
 	}
