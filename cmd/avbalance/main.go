@@ -13,15 +13,16 @@ import (
 	"syscall"
 
 	"github.com/asticode/go-astiav"
+	"github.com/avbalance/avbalance/internal/exitcode"
 )
 
-// Exit codes, part of the CLI contract.
+// Exit codes, part of the CLI contract (package exitcode).
 const (
-	exitOK       = 0
-	exitAborted  = 1 // the run stopped on an error
-	exitUsage    = 2 // bad flags or configuration
-	exitFailures = 3 // done, but some clips failed (listed in failures.jsonl)
-	exitSignal   = 130
+	exitOK       = exitcode.OK
+	exitAborted  = exitcode.Aborted
+	exitUsage    = exitcode.Usage
+	exitFailures = exitcode.Failures
+	exitSignal   = exitcode.Signal
 )
 
 type verb struct {

@@ -25,14 +25,16 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/avbalance/avbalance/beam/extract"
+	"github.com/avbalance/avbalance/internal/exitcode"
 	"github.com/avbalance/avbalance/internal/extractflags"
 )
 
+// Exit codes, part of the CLI contract (package exitcode).
 const (
-	exitOK       = 0
-	exitAborted  = 1 // the run stopped on an error
-	exitUsage    = 2 // bad flags or configuration
-	exitFailures = 3 // done, but some clips failed (listed in failures.jsonl)
+	exitOK       = exitcode.OK
+	exitAborted  = exitcode.Aborted
+	exitUsage    = exitcode.Usage
+	exitFailures = exitcode.Failures
 )
 
 func main() {
