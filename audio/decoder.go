@@ -9,7 +9,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/avbalance/avbalance/internal/ffinterrupt"
+	"github.com/avbalance/avbalance/internal/demux"
 )
 
 // Decoder decodes the first audio stream of any FFmpeg-readable file, or a .wav file via
@@ -110,33 +110,21 @@ func (d *Decoder) result(path string) ([]float32, error) {
 
 // decodeFFmpeg demuxes and decodes the first audio stream of path into d.out.
 func (d *Decoder) decodeFFmpeg(ctx context.Context, path string) (err error) {
-	fc := astiav.AllocFormatContext()
-	if fc == nil {
-		return fmt.Errorf("audio: %s: cannot allocate format context", path)
-	}
-	stop := ffinterrupt.On(ctx, fc)
-	defer stop() // after fc.Free: FFmpeg may read the interrupt flag until then
-	defer fc.Free()
 	// A context error wins over FFmpeg's "immediate exit requested" from the interrupt.
 	defer func() {
 		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("audio: %s: %w", path, context.Cause(ctx))
 		}
 	}()
-	if err := fc.OpenInput(path, nil, nil); err != nil {
+	fc, err := demux.Open(ctx, path)
+	if err != nil {
 		return fmt.Errorf("audio: open %s: %w", path, err)
 	}
-	defer fc.CloseInput()
-	// Containers with a header (MP4, MP3, WAV) describe their streams up front; probing them
-	// with FindStreamInfo would decode frames for nothing. Header-less ones (FLV) need it.
-	st := FindStream(fc)
-	if st == nil || fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
-		capFLVProbe(fc)
-		if err := fc.FindStreamInfo(nil); err != nil {
-			return fmt.Errorf("audio: %s: reading stream info: %w", path, err)
-		}
-		st = FindStream(fc)
+	defer fc.Close()
+	if err := fc.FindStreams(func(fc *astiav.FormatContext) bool { return FindStream(fc) != nil }); err != nil {
+		return fmt.Errorf("audio: %s: reading stream info: %w", path, err)
 	}
+	st := FindStream(fc.FormatContext)
 	if st == nil {
 		return fmt.Errorf("audio: %s: no audio stream", path)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/avbalance/avbalance/internal/ffinterrupt"
+	"github.com/avbalance/avbalance/internal/demux"
 )
 
 // Sampler chooses frames deterministically: Count frames; FPS==0 means uniform over the
@@ -50,10 +50,12 @@ type Decoder struct {
 	Threads int
 	// Sequential disables seeking to keyframes: every frame up to the last target is decoded.
 	Sequential bool
-	// DecodeNonRef decodes every frame. By default, frames that no other frame references
-	// (H.264/HEVC B-frames, for instance) are skipped while their timestamp is more than
-	// skipMargin before the next target: nothing depends on them, so the returned frames are
-	// the same byte for byte, for less decoding.
+	// DecodeNonRef decodes every frame up to the first one past the last target. By default,
+	// frames that no other frame references (H.264/HEVC B-frames, for instance) are skipped
+	// while their timestamp is more than skipMargin before the next target, and with codecs
+	// that neither reorder nor delay frames (VP6, for instance) the frame after a target is
+	// not decoded once its packet's timestamp shows it comes later: the returned frames are the
+	// same byte for byte, for less decoding.
 	DecodeNonRef bool
 
 	sampler       Sampler
@@ -74,6 +76,12 @@ type Decoder struct {
 	skipBefore int64
 	skipping   bool // the decoder's skip_frame is AVDISCARD_NONREF
 	decoded    int  // frames decoded for the last clip (for the tests)
+	// With a decoder that returns each frame for its own packet (see stopsEarly), a packet
+	// whose time is past stopAfter is not decoded: feed puts it back and returns errPastTarget,
+	// and pastT is its time. +Inf: every packet is decoded.
+	stopAfter, pastT float64
+	start            int64   // the stream's start time, in its time base
+	tb               float64 // the stream's time base, in seconds
 	// FramesShared's sink and its stream (nil, -1: none); sinkErr is the error it returned
 	sink    PacketSink
 	sinkIdx int
@@ -179,9 +187,9 @@ func (d *Decoder) FramesShared(ctx context.Context, path string, sink PacketSink
 	if err != nil {
 		return nil, 0, false, err
 	}
-	defer closeInput(fc)
+	defer fc.Close()
 	st := fc.Streams()[idx]
-	durationS = streamDuration(st, fc)
+	durationS = streamDuration(st, fc.FormatContext)
 	if durationS <= 0 {
 		if durationS, err = scanDuration(ctx, path); err != nil {
 			return nil, 0, false, err
@@ -223,7 +231,7 @@ func (d *Decoder) FramesShared(ctx context.Context, path string, sink PacketSink
 		}
 	}
 	frames = make([]byte, d.sampler.Count*d.FrameSize())
-	if err := d.decode(ctx, fc.FormatContext, st, cc, frames); err != nil {
+	if err := d.decode(ctx, fc, st, cc, frames); err != nil {
 		if d.sinkErr != nil {
 			sinkErr = d.sinkErr
 			return nil, 0, shared, sinkErr
@@ -232,7 +240,7 @@ func (d *Decoder) FramesShared(ctx context.Context, path string, sink PacketSink
 	}
 	if d.sink != nil && !d.draining { // the rest of the file, for the sink alone
 		discardAllBut(fc.FormatContext, d.sinkIdx, d.sinkIdx)
-		if err := d.feedSink(ctx, fc.FormatContext); err != nil {
+		if err := d.feedSink(ctx, fc); err != nil {
 			if d.sinkErr != nil {
 				sinkErr = d.sinkErr
 				return nil, 0, shared, sinkErr
@@ -263,7 +271,7 @@ func (d *Decoder) seekCanSkip(st *astiav.Stream) bool {
 }
 
 // feedSink reads the rest of the file and hands the sink's packets to it.
-func (d *Decoder) feedSink(ctx context.Context, fc *astiav.FormatContext) error {
+func (d *Decoder) feedSink(ctx context.Context, fc *demux.Input) error {
 	for {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -286,7 +294,7 @@ func (d *Decoder) feedSink(ctx context.Context, fc *astiav.FormatContext) error 
 }
 
 // decode runs the demux/decode loop, writing the frame shown at each target time to out.
-func (d *Decoder) decode(ctx context.Context, fc *astiav.FormatContext, st *astiav.Stream, cc *astiav.CodecContext, out []byte) error {
+func (d *Decoder) decode(ctx context.Context, fc *demux.Input, st *astiav.Stream, cc *astiav.CodecContext, out []byte) error {
 	defer d.frm.Unref()
 	defer d.prev.Unref()
 	d.maxDts, d.ptsLead, d.draining = math.MinInt64, -1, false
@@ -296,6 +304,9 @@ func (d *Decoder) decode(ctx context.Context, fc *astiav.FormatContext, st *asti
 	if start == astiav.NoPtsValue {
 		start = 0
 	}
+	d.start, d.tb, d.stopAfter = start, tb, math.Inf(1)
+	defer func() { d.stopAfter = math.Inf(1) }()
+	peek := !d.DecodeNonRef && d.Threads == 1 && stopsEarly(cc)
 	frameDur := 1 / 25.0
 	if r := st.AvgFrameRate(); r.Num() > 0 && r.Den() > 0 {
 		frameDur = 1 / r.Float64()
@@ -325,7 +336,19 @@ func (d *Decoder) decode(ctx context.Context, fc *astiav.FormatContext, st *asti
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
+		if peek && havePrev {
+			d.stopAfter = d.targets[j]
+		}
 		got, err := d.next(ctx, fc, st.Index(), cc, &lastErr)
+		if errors.Is(err, errPastTarget) {
+			// The next frame comes after the target: the previous one is on screen there.
+			for ; j < len(d.targets) && d.pastT > d.targets[j]; j++ {
+				if err := d.write(d.prev, out[j*size:(j+1)*size]); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -373,7 +396,7 @@ func (d *Decoder) decode(ctx context.Context, fc *astiav.FormatContext, st *asti
 // holds decode timestamps, so the index is searched at the seek time minus the stream's
 // pts-dts lead. A seek that lands earlier than intended only costs time: frames before the
 // target merely update the frame on screen.
-func (d *Decoder) seekBefore(fc *astiav.FormatContext, st *astiav.Stream, cc *astiav.CodecContext, start int64, target float64) bool {
+func (d *Decoder) seekBefore(fc *demux.Input, st *astiav.Stream, cc *astiav.CodecContext, start int64, target float64) bool {
 	if d.draining {
 		return false
 	}
@@ -390,10 +413,13 @@ func (d *Decoder) seekBefore(fc *astiav.FormatContext, st *astiav.Stream, cc *as
 	return true
 }
 
+// errPastTarget is feed's signal that the next video packet is past d.stopAfter.
+var errPastTarget = errors.New("next packet is past the target")
+
 // next decodes the next frame into d.frm. It returns false at the end of the stream. Corrupt
 // packets are skipped (the last such error is kept in lastErr); read errors other than end of
 // file are returned.
-func (d *Decoder) next(ctx context.Context, fc *astiav.FormatContext, idx int, cc *astiav.CodecContext, lastErr *error) (bool, error) {
+func (d *Decoder) next(ctx context.Context, fc *demux.Input, idx int, cc *astiav.CodecContext, lastErr *error) (bool, error) {
 	for {
 		if ctx.Err() != nil {
 			return false, context.Cause(ctx)
@@ -423,7 +449,7 @@ func (d *Decoder) next(ctx context.Context, fc *astiav.FormatContext, idx int, c
 
 // feed reads packets until one of stream idx has been sent to the decoder, or flushes the
 // decoder at the end of the input.
-func (d *Decoder) feed(ctx context.Context, fc *astiav.FormatContext, idx int, cc *astiav.CodecContext, lastErr *error) error {
+func (d *Decoder) feed(ctx context.Context, fc *demux.Input, idx int, cc *astiav.CodecContext, lastErr *error) error {
 	for {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -456,6 +482,13 @@ func (d *Decoder) feed(ctx context.Context, fc *astiav.FormatContext, idx int, c
 			}
 		}
 		pts := d.pkt.Pts()
+		if pts != astiav.NoPtsValue && pts == d.pkt.Dts() {
+			if t := float64(pts-d.start) * d.tb; t > d.stopAfter {
+				fc.Unread(d.pkt)
+				d.pastT = t
+				return errPastTarget
+			}
+		}
 		if skip := d.skipBefore != astiav.NoPtsValue && pts != astiav.NoPtsValue && pts < d.skipBefore; skip != d.skipping {
 			skipNonRef(cc, skip)
 			d.skipping = skip
@@ -493,53 +526,30 @@ func (d *Decoder) write(f *astiav.Frame, dst []byte) error {
 	return nil
 }
 
-// input is an open format context and what must outlive it.
-type input struct {
-	*astiav.FormatContext
-	stop func() // releases the interrupt callback; after the context is freed
-}
-
-// openVideo opens path, reads its stream info and returns the index of the best video stream;
-// the demuxer is told to skip every other stream. Once ctx is done, blocked reads give up.
-func openVideo(ctx context.Context, path string) (*input, int, error) {
-	afc := astiav.AllocFormatContext()
-	if afc == nil {
-		return nil, 0, fmt.Errorf("video: %s: cannot allocate format context", path)
-	}
-	fc := &input{FormatContext: afc, stop: ffinterrupt.On(ctx, afc)}
-	if err := fc.OpenInput(path, nil, nil); err != nil {
-		fc.Free()
-		fc.stop()
+// openVideo opens path, makes its streams known and returns the index of the best video
+// stream; the demuxer is told to skip every other stream. Once ctx is done, blocked reads give
+// up.
+func openVideo(ctx context.Context, path string) (*demux.Input, int, error) {
+	fc, err := demux.Open(ctx, path)
+	if err != nil {
 		return nil, 0, fmt.Errorf("video: open %s: %w", path, err)
 	}
-	// Containers with a header (MP4) describe their streams up front; probing them with
-	// FindStreamInfo would decode frames for nothing. Header-less ones (FLV) need it.
-	idx := bestVideoStream(fc.FormatContext)
-	if idx < 0 || fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
-		capFLVProbe(fc.FormatContext)
-		if err := fc.FindStreamInfo(nil); err != nil {
-			closeInput(fc)
-			return nil, 0, fmt.Errorf("video: %s: reading stream info: %w", path, err)
-		}
-		idx = bestVideoStream(fc.FormatContext)
+	if err := fc.FindStreams(func(fc *astiav.FormatContext) bool { return bestVideoStream(fc) >= 0 }); err != nil {
+		fc.Close()
+		return nil, 0, fmt.Errorf("video: %s: reading stream info: %w", path, err)
 	}
+	idx := bestVideoStream(fc.FormatContext)
 	if idx < 0 {
-		closeInput(fc)
+		fc.Close()
 		return nil, 0, fmt.Errorf("video: %s: no video stream", path)
 	}
 	discardOtherStreams(fc.FormatContext, idx)
 	return fc, idx, nil
 }
 
-func closeInput(fc *input) {
-	fc.CloseInput()
-	fc.Free()
-	fc.stop()
-}
-
 // streamDuration returns the stream's duration, else the container's, in seconds (0 if
 // neither is known).
-func streamDuration(st *astiav.Stream, fc *input) float64 {
+func streamDuration(st *astiav.Stream, fc *astiav.FormatContext) float64 {
 	if dur := st.Duration(); dur > 0 && dur != astiav.NoPtsValue {
 		return float64(dur) * st.TimeBase().Float64()
 	}
@@ -556,7 +566,7 @@ func scanDuration(ctx context.Context, path string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer closeInput(fc)
+	defer fc.Close()
 	st := fc.Streams()[idx]
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()

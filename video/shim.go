@@ -4,11 +4,18 @@ package video
 #cgo pkg-config: libavformat libavcodec libavutil
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
-#include <string.h>
 
 static int64_t avb_best_effort_ts(const AVFrame *f) { return f->best_effort_timestamp; }
 
 static void avb_flush_decoder(AVCodecContext *c) { avcodec_flush_buffers(c); }
+
+// avb_stops_early reports whether c's codec returns each frame for its own packet, with the
+// packet's timestamp: no frame reordering and no decoder delay.
+static int avb_stops_early(const AVCodecContext *c) {
+	const AVCodecDescriptor *d = avcodec_descriptor_get(c->codec_id);
+	return d && !(d->props & AV_CODEC_PROP_REORDER) && c->codec &&
+		!(c->codec->capabilities & AV_CODEC_CAP_DELAY) && c->has_b_frames == 0;
+}
 
 // avb_skip_nonref makes the decoder drop (on) or decode (off) the packets no other frame
 // references; with one decoder thread the setting applies from the next packet sent.
@@ -38,16 +45,6 @@ static int64_t avb_first_index_ts(AVStream *st) {
 	return e ? e->timestamp : AV_NOPTS_VALUE;
 }
 
-// avb_cap_flv_probe shortens avformat_find_stream_info on FLV: by default it reads up to 90 s
-// (and 20 frames per stream for the frame rate) although the first packets describe the
-// streams; 0.1 s suffices, and the frame rate then comes from the FLV metadata.
-static void avb_cap_flv_probe(AVFormatContext *fc) {
-	if (fc->iformat && !strcmp(fc->iformat->name, "flv")) {
-		fc->max_analyze_duration = 100000;
-		fc->fps_probe_size = 0;
-	}
-}
-
 // avb_keyframe_before returns the index timestamp (dts) of the last keyframe at or before ts,
 // or AV_NOPTS_VALUE when the index has none.
 static int64_t avb_keyframe_before(AVStream *st, int64_t ts) {
@@ -72,6 +69,14 @@ func cptr[T any](w *T) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer
 
 func bestEffortTimestamp(f *astiav.Frame) int64 {
 	return int64(C.avb_best_effort_ts((*C.AVFrame)(f.UnsafePointer())))
+}
+
+// stopsEarly reports whether an opened decoder returns each frame for its own packet, with
+// the packet's timestamp (no reordering, no delay): then a packet whose timestamp is past a
+// target shows the previous frame is the one on screen there, and need not be decoded. Only
+// valid with one decoder thread.
+func stopsEarly(cc *astiav.CodecContext) bool {
+	return C.avb_stops_early((*C.AVCodecContext)(cptr(cc))) != 0
 }
 
 func flushDecoder(cc *astiav.CodecContext) {
@@ -109,11 +114,6 @@ func discardAllBut(fc *astiav.FormatContext, a, b int) {
 func firstIndexed(st *astiav.Stream) (int64, bool) {
 	k := int64(C.avb_first_index_ts((*C.AVStream)(cptr(st))))
 	return k, k != astiav.NoPtsValue
-}
-
-// capFLVProbe limits the stream-info probe of FLV files (see avb_cap_flv_probe).
-func capFLVProbe(fc *astiav.FormatContext) {
-	C.avb_cap_flv_probe((*C.AVFormatContext)(cptr(fc)))
 }
 
 // keyframeBefore returns the timestamp of the last indexed keyframe at or before ts, in the

@@ -27,6 +27,7 @@ import (
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/ingest"
+	"github.com/avbalance/avbalance/internal/demux"
 	"github.com/avbalance/avbalance/pipeline"
 	"github.com/avbalance/avbalance/video"
 )
@@ -154,21 +155,15 @@ func threadCPU() float64 {
 	return time.Duration(ts.Nano()).Seconds()
 }
 
-// probe opens path and reads its stream info as the decoders do (FindStreamInfo, capped at
-// 0.1 s and no frame-rate probe, only for header-less containers such as FLV), then closes it:
-// the cost an audio+video file pays once when the decoders share it, twice when not.
+// probe opens path and makes its streams known as the decoders do (internal/demux: FLV by
+// reading ahead to the first packet of each stream, other header-less containers with FFmpeg's
+// stream-info probe), then closes it: the cost an audio+video file pays once when the decoders
+// share it, twice when not.
 func probe(path string) {
-	fc := astiav.AllocFormatContext()
-	defer fc.Free()
-	opts := astiav.NewDictionary()
-	defer opts.Free()
-	check(opts.Set("analyzeduration", "100000", 0))
-	check(opts.Set("fpsprobesize", "0", 0))
-	check(fc.OpenInput(path, nil, opts))
-	defer fc.CloseInput()
-	if fc.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader) {
-		check(fc.FindStreamInfo(nil))
-	}
+	in, err := demux.Open(context.Background(), path)
+	check(err)
+	defer in.Close()
+	check(in.FindStreams(func(*astiav.FormatContext) bool { return true }))
 }
 
 // audioSink feeds the audio packets of a FramesShared pass to the audio decoder, as

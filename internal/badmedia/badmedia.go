@@ -138,6 +138,11 @@ func (g *gen) ffmpegCases() error {
 			[]string{"-vf", "setpts='if(lt(N,10),N*0.02,0.2+(N-10)*0.09)/TB'", "-fps_mode", "vfr"}, h264, []string{"-c:a", "aac"}),
 			Case{Name: "vfr", Want: OK}},
 		{"flv-mp3.flv", cat(av, tone(22050, "1"), []string{"-c:v", "flv1", "-c:a", "libmp3lame", "-ac", "1"}), Case{Name: "flv-mp3", Want: OK}},
+		// FLV announces streams by their first packet: audio first seen 0.6 s in is still found.
+		{"flv-late-audio.flv", cat(av, []string{"-itsoffset", "0.6"}, tone(22050, "0.4"), []string{"-map", "0:v", "-map", "1:a", "-c:v", "flv1", "-c:a", "libmp3lame"}),
+			Case{Name: "flv-late-audio", Want: OK}},
+		{"flv-no-audio.flv", cat(av, []string{"-c:v", "flv1"}), Case{Name: "flv-no-audio", Want: Fail, Stage: stageAudio}},
+		{"flv-no-video.flv", cat(tone(22050, "1"), []string{"-c:a", "libmp3lame"}), Case{Name: "flv-no-video", Want: Fail, Stage: stageVideo}},
 	}
 	for _, s := range steps {
 		p := g.path(s.name)

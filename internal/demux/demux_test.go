@@ -1,0 +1,193 @@
+package demux
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/avbalance/avbalance/internal/testmedia"
+)
+
+// flvs writes FLV files with ffmpeg into a temporary folder: both streams from the start, the
+// audio starting late (1.2 s), video only, audio only, and no metadata.
+func flvs(t *testing.T) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	video := []string{"-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=2"}
+	tone := []string{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050:duration=2"}
+	codecs := []string{"-c:v", "flv1", "-c:a", "libmp3lame"}
+	cases := map[string][]string{
+		"both":        slices.Concat(video, tone, codecs),
+		"late-audio":  slices.Concat(video, []string{"-itsoffset", "1.2"}, tone, []string{"-map", "0:v", "-map", "1:a"}, codecs),
+		"video-only":  slices.Concat(video, []string{"-c:v", "flv1"}),
+		"audio-only":  slices.Concat(tone, []string{"-c:a", "libmp3lame"}),
+		"no-metadata": slices.Concat(video, tone, codecs, []string{"-flvflags", "no_metadata"}),
+	}
+	paths := map[string]string{"testdata": testmedia.Generated(t, "flv_mp3.flv")}
+	for name, args := range cases {
+		p := filepath.Join(dir, name+".flv")
+		args = slices.Concat([]string{"-hide_banner", "-loglevel", "error", "-y", "-fflags", "+bitexact"}, args, []string{p})
+		if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %s: %v\n%s", name, err, out)
+		}
+		paths[name] = p
+	}
+	return paths
+}
+
+// packetLog lists every packet of an open file: media type, timestamps, flags, size and a hash
+// of the data. Not the duration: FFmpeg fills in missing video packet durations from the frame
+// rate its probe measured, which nothing downstream uses.
+func packetLog(t *testing.T, fc *astiav.FormatContext, read func(*astiav.Packet) error) []string {
+	t.Helper()
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	var log []string
+	for {
+		if err := read(pkt); err != nil {
+			if !errors.Is(err, astiav.ErrEof) {
+				t.Fatalf("reading: %v", err)
+			}
+			return log
+		}
+		typ := fc.Streams()[pkt.StreamIndex()].CodecParameters().MediaType()
+		log = append(log, fmt.Sprintf("%s pts=%d dts=%d flags=%d size=%d %x", typ, pkt.Pts(), pkt.Dts(),
+			pkt.Flags(), pkt.Size(), sha256.Sum256(pkt.Data())))
+		pkt.Unref()
+	}
+}
+
+// streamsOf lists the media types and codecs of the file's streams.
+func streamsOf(fc *astiav.FormatContext) []string {
+	var s []string
+	for _, st := range fc.Streams() {
+		s = append(s, fmt.Sprintf("%s %s", st.CodecParameters().MediaType(), st.CodecParameters().CodecID()))
+	}
+	return s
+}
+
+// TestFindStreamsFLV checks that FLV streams are found by reading ahead, not probing: the
+// packets read ahead come out of ReadFrame first, and the whole packet sequence and the streams
+// are those of FFmpeg's own stream-info probe followed by av_read_frame.
+func TestFindStreamsFLV(t *testing.T) {
+	want := map[string][]string{
+		"testdata":    {"audio", "video"},
+		"both":        {"audio", "video"},
+		"late-audio":  {"audio", "video"},
+		"no-metadata": {"audio", "video"},
+		"video-only":  {"video"},
+		"audio-only":  {"audio"},
+	}
+	for name, p := range flvs(t) {
+		in, err := Open(context.Background(), p)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := in.FindStreams(func(*astiav.FormatContext) bool { return false }); err != nil {
+			t.Fatalf("%s: FindStreams: %v", name, err)
+		}
+		if len(in.queue) == 0 {
+			t.Errorf("%s: nothing read ahead", name)
+		}
+		var types []string
+		for _, st := range in.Streams() {
+			if typ := st.CodecParameters().MediaType(); typ != astiav.MediaTypeData {
+				types = append(types, typ.String())
+			}
+		}
+		slices.Sort(types)
+		if !slices.Equal(types, want[name]) {
+			t.Errorf("%s: streams %v after FindStreams, want %v", name, types, want[name])
+		}
+		got := packetLog(t, in.FormatContext, in.ReadFrame)
+		gotStreams := streamsOf(in.FormatContext)
+		in.Close()
+
+		ref := astiav.AllocFormatContext()
+		if err := ref.OpenInput(p, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := ref.FindStreamInfo(nil); err != nil {
+			t.Fatal(err)
+		}
+		wantLog := packetLog(t, ref, ref.ReadFrame)
+		wantStreams := streamsOf(ref)
+		ref.CloseInput()
+		ref.Free()
+		if len(got) == 0 || !slices.Equal(got, wantLog) {
+			t.Errorf("%s: %d packets differ from FFmpeg's %d after probing", name, len(got), len(wantLog))
+		}
+		if !slices.Equal(gotStreams, wantStreams) {
+			t.Errorf("%s: streams %v, FFmpeg's after probing %v", name, gotStreams, wantStreams)
+		}
+	}
+}
+
+// TestFindStreamsHeader checks that a file with a header is not read when the caller has what
+// it needs, and probed when it has not.
+func TestFindStreamsHeader(t *testing.T) {
+	in, err := Open(context.Background(), testmedia.Generated(t, "sine_h264_aac.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	asked := 0
+	if err := in.FindStreams(func(*astiav.FormatContext) bool { asked++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if asked != 1 || len(in.queue) != 0 {
+		t.Errorf("found asked %d times, %d packets read ahead; want 1 and 0", asked, len(in.queue))
+	}
+	if err := in.FindStreams(func(*astiav.FormatContext) bool { return false }); err != nil {
+		t.Fatalf("probing: %v", err)
+	}
+}
+
+// TestUnreadAndSeek checks that an unread packet comes back first, and that a seek drops the
+// packets read ahead.
+func TestUnreadAndSeek(t *testing.T) {
+	in, err := Open(context.Background(), testmedia.Generated(t, "flv_mp3.flv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if err := in.FindStreams(func(*astiav.FormatContext) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	for range len(in.queue) + 3 { // past the read-ahead queue
+		if err := in.ReadFrame(pkt); err != nil {
+			t.Fatal(err)
+		}
+		pkt.Unref()
+	}
+	if err := in.ReadFrame(pkt); err != nil {
+		t.Fatal(err)
+	}
+	pts, size := pkt.Pts(), pkt.Size()
+	in.Unread(pkt)
+	if pkt.Size() != 0 {
+		t.Errorf("Unread left %d bytes in the packet", pkt.Size())
+	}
+	if err := in.ReadFrame(pkt); err != nil {
+		t.Fatal(err)
+	}
+	if pkt.Pts() != pts || pkt.Size() != size {
+		t.Errorf("after Unread: pts %d size %d, want %d %d", pkt.Pts(), pkt.Size(), pts, size)
+	}
+	in.Unread(pkt)
+	if err := in.SeekFrame(-1, 0, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+		t.Fatal(err)
+	}
+	if len(in.queue) != 0 {
+		t.Errorf("%d packets left read ahead after a seek", len(in.queue))
+	}
+}
