@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -496,5 +497,38 @@ func TestOpenRejectsCorruptFiles(t *testing.T) {
 
 	if _, err := Open(filepath.Join(dir, "missing.arrow")); err == nil {
 		t.Error("missing file opened")
+	}
+}
+
+// TestNextWriterReusesBuffers checks that a Writer started after another was committed reuses
+// its column buffers, whichever goroutine commits and even after collections in between.
+func TestNextWriterReusesBuffers(t *testing.T) {
+	dir := t.TempDir()
+	rows := randomRows(rand.New(rand.NewPCG(5, 5)), "r", 4, testAudioShape, testFrameShape)
+	w1, err := NewWriter(dir, "a.arrow", testAudioShape, testFrameShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w1.Append(rows[0]); err != nil {
+		t.Fatal(err)
+	}
+	audio, frames := unsafe.SliceData(w1.audio), unsafe.SliceData(w1.frames)
+	done := make(chan error)
+	go func() { _, err := w1.Commit(); done <- err }()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.GC()
+	w2, err := NewWriter(dir, "b.arrow", testAudioShape, testFrameShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Abort()
+	if err := w2.Append(rows[1]); err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.SliceData(w2.audio) != audio || unsafe.SliceData(w2.frames) != frames {
+		t.Error("the second writer allocated new column buffers instead of reusing the first's")
 	}
 }
