@@ -17,6 +17,7 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,7 +32,7 @@ PY = "/usr/bin/python3"
 
 # dataset → (manifest, preset, copies of each clip in the avbalance extract runs)
 SETS = [
-    ("CREMA-D (6 FLV, VP6F+MP3, 480x360, ~2 s)", "cremad", "ogmge-cremad", 10),
+    ("CREMA-D (6 FLV, VP6F+MP3, 480x360, ~2 s)", "cremad", "ogmge-cremad", 40),
     ("VGGSound (9 MP4, H.264+AAC, 10 s)", "vggsound", "ogmge-vggsound", 5),
     ("generated 10 s 640x360 H.264+AAC", "gen10s", "default", 30),
 ]
@@ -74,6 +75,41 @@ def floor(manifest):
     return mean(bench), mean(proc)
 
 
+def startup():
+    """CPU seconds of starting avbalance (dynamic linking of FFmpeg and its ~200 libraries, Go
+    runtime): `avbalance --help`, median over PASSES."""
+    runs = []
+    for _ in range(PASSES):
+        c0 = children_cpu()
+        subprocess.run([AVB, "--help"], capture_output=True)
+        runs.append(children_cpu() - c0)
+    return median(runs)
+
+
+def lanes_wall(paths, lanes):
+    """Wall seconds to run the decode floor (`ffmpeg -threads 1 -f null`) over paths, split
+    round-robin over `lanes` concurrent lanes of one process at a time."""
+    def lane(k):
+        for p in paths[k::lanes]:
+            subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-threads", "1", "-i", p, "-f", "null", "-"],
+                           check=True, capture_output=True)
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=lane, args=(k,)) for k in range(lanes)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def control_speedup(manifest, copies):
+    """The machine's own 1 → 2 lane wall speed-up on a perfectly parallel job of the same kind
+    (independent single-threaded ffmpeg decodes of the same clips), median over PASSES: what 2
+    workers can at best give on this machine at this moment."""
+    paths = [r["path"] for r in read_manifest(manifest)] * copies
+    return median([lanes_wall(paths, 1) / lanes_wall(paths, 2) for _ in range(PASSES)])
+
+
 def repeat_manifest(src, dst, copies):
     with open(src) as f:
         lines = f.read().splitlines()
@@ -113,6 +149,7 @@ def loadavg():
 def main():
     t_start = time.time()
     load0 = loadavg()
+    start_cpu = startup()
     rows, stages = [], []
     for title, key, preset, copies in SETS:
         man = os.path.join(WORK, "in", key + ".csv")
@@ -121,30 +158,40 @@ def main():
         fl_bench, fl_proc = floor(man)
         log(f"{key}: cli+numpy")
         cli = jsonl([PY, "peer_cli_numpy.py", man, preset, str(PASSES), os.path.join(WORK, "scratch")])
-        log(f"{key}: pyav+torchaudio")
-        pyav = jsonl([PY, "peer_pyav_torchaudio.py", man, preset, str(PASSES)])
         pyav_all = jsonl([PY, "peer_pyav_torchaudio.py", man, preset, str(PASSES), "all"])
-        log(f"{key}: avbalance stages")
-        st = jsonl([PROF, "-manifest", man, "-preset", preset, "-passes", str(PASSES)])
         rep = os.path.join(WORK, "in", key + "-rep.csv")
         n = repeat_manifest(man, rep, copies)
-        log(f"{key}: avbalance extract ×{n} clips, 1 and 2 workers")
-        w1 = extract_median(rep, preset, 1, n, key)
+        # The closest comparisons are taken in turns, so that a change in the machine's load
+        # between them does not decide the ratio: each round runs the PyAV peer (stopping
+        # early), avbalance extract with 1 worker and the in-process stages back to back.
+        pyav, w1s, sts = [], [], []
+        for k in range(PASSES):
+            log(f"{key}: round {k + 1}/{PASSES}: pyav+torchaudio, avbalance extract ×{n} clips, stages")
+            pyav.append(jsonl([PY, "peer_pyav_torchaudio.py", man, preset, str(PASSES)]))
+            w1s.append(extract(rep, preset, 1, n, key))
+            sts.append(jsonl([PROF, "-manifest", man, "-preset", preset, "-passes", str(PASSES)]))
+        w1 = tuple(median([r[i] for r in w1s]) for i in range(3))
+        st = [{f: median([run[i][f] for run in sts]) for f in sts[0][i] if f.endswith("_s")}
+              for i in range(len(sts[0]))]
+        log(f"{key}: avbalance extract ×{n} clips, 2 workers")
         w2 = extract_median(rep, preset, 2, n, key)
+        log(f"{key}: control, ffmpeg decodes in 1 and 2 lanes")
+        ctl = control_speedup(man, max(2, 24 // nclips))
         rows.append(dict(title=title, preset=preset, nclips=nclips, n=n, floor=fl_bench, floor_proc=fl_proc,
                          cli=mean([r["cpu_s"] for r in cli]), cli_wall=mean([r["wall_s"] for r in cli]),
-                         pyav=mean([r["cpu_s"] for r in pyav]), pyav_wall=mean([r["wall_s"] for r in pyav]),
+                         pyav=median([mean([r["cpu_s"] for r in run]) for run in pyav]),
+                         pyav_wall=median([mean([r["wall_s"] for r in run]) for run in pyav]),
                          pyav_all=mean([r["cpu_s"] for r in pyav_all]),
-                         w1=w1, w2=w2))
+                         inproc=mean([r["worker_s"] for r in st]), w1=w1, w2=w2, control=ctl))
         stages.append((title, {k: mean([r[k] for r in st]) for k in
-                               ("audio_s", "video_s", "av_s", "features_s", "shard_s", "probe_s", "cpu_s")}))
+                               ("audio_s", "video_s", "av_s", "features_s", "shard_s", "probe_s", "cpu_s", "worker_s")}))
     scale = []
     for n in (100, 1000):
         man = os.path.join(WORK, "in", f"gen{n}.csv")
         log(f"scale: {n} clips, 2 workers")
         runs = [extract(man, "default", 2, n, f"gen{n}") for _ in range(PASSES)]
         scale.append((n, tuple(median([r[i] for r in runs]) for i in range(3)), max(r[2] for r in runs)))
-    write(rows, stages, scale, load0, loadavg(), time.time() - t_start)
+    write(rows, stages, scale, start_cpu, load0, loadavg(), time.time() - t_start)
 
 
 def versions():
@@ -170,7 +217,7 @@ def ms(x):
     return f"{1000 * x:.1f}"
 
 
-def write(rows, stages, scale, load0, load1, elapsed):
+def write(rows, stages, scale, start_cpu, load0, load1, elapsed):
     v = versions()
     L = []
     L.append("# avbalance vs what users run today: extraction benchmarks\n")
@@ -183,17 +230,25 @@ def write(rows, stages, scale, load0, load1, elapsed):
              f"{PASSES} repeats after a warm-up — and wall times are indicative only). "
              f"{v['go']}; {v['ffmpeg']}; {v['py']} (Debian 12 packages).\n")
     L.append("## Per clip, same clips, same feature recipe\n")
+    counts = ", ".join(f"{r['n']} clips" for r in rows)
     L.append("CPU ms per clip (mean over the clips of each set). avbalance `extract` is the whole CLI run — "
              "process start, probing, decode, features, Arrow shard writing with sha256 and fsync — divided by "
              "the number of clips (each clip listed several times in one manifest so start-up is amortised as "
-             "in a real run).\n")
+             f"in a real run: {counts}; starting avbalance costs "
+             f"{ms(start_cpu)} ms CPU per run). `avbalance in-process` is `pipeline.Worker.Process` on one clip "
+             "(decode and features, giving the row; `bench/avbprof`), timed as the Python peers time a clip: "
+             "process CPU (all threads) around the call, median over the passes, without process start-up or "
+             f"writing files. These two and the PyAV peer that stops early are measured in {PASSES} rounds "
+             "taken in turns (each number is the median of its rounds), so a change in the machine's load "
+             "between them cannot decide their ratio.\n")
     L.append("| clips | preset | CLI + numpy | PyAV + torchaudio (stops early) | PyAV + torchaudio (every frame) "
              "| ffmpeg floor (-benchmark) | floor, whole process | **avbalance extract, 1 worker** "
-             "| avbalance, 2 workers |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+             "| avbalance, 2 workers | avbalance in-process |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         L.append(f"| {r['title']} | `{r['preset']}` | {ms(r['cli'])} | {ms(r['pyav'])} | {ms(r['pyav_all'])} | "
-                 f"{ms(r['floor'])} | {ms(r['floor_proc'])} | **{ms(r['w1'][0])}** | {ms(r['w2'][0])} |")
+                 f"{ms(r['floor'])} | {ms(r['floor_proc'])} | **{ms(r['w1'][0])}** | {ms(r['w2'][0])} | "
+                 f"{ms(r['inproc'])} |")
     L.append("\nPeers: `bench/peer_cli_numpy.py` (ffmpeg CLI → wav at the preset rate + ffmpeg CLI `fps=1,scale=224:224` "
              "JPEGs + numpy/scipy log spectrogram, both ffmpeg calls `-threads 1`, CPU includes the child processes); "
              "`bench/peer_pyav_torchaudio.py` (one demux pass, audio via av.AudioResampler, video decoded up to the "
@@ -204,16 +259,23 @@ def write(rows, stages, scale, load0, load1, elapsed):
              "`librosa.load(sr=22050)`; other sets use 16 kHz as the issue says.\n")
     L.append("\nRatios on CPU per clip (target for CREMA-D: ≥ 5× vs CLI + numpy, ≥ 1.5× vs PyAV + torchaudio, "
              "≤ 1.3× the decode floor):\n")
-    L.append("| clips | CLI + numpy ÷ avbalance | PyAV (stops early) ÷ avbalance | PyAV (every frame) ÷ avbalance "
-             "| avbalance ÷ floor | wall s/clip 1 worker | wall s/clip 2 workers | speed-up 1→2 workers (wall) "
-             "| CPU/clip 2 w ÷ 1 w |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| clips | CLI + numpy ÷ avbalance | PyAV (stops early) ÷ avbalance | PyAV (stops early) ÷ avbalance "
+             "in-process | PyAV (every frame) ÷ avbalance | avbalance ÷ floor |")
+    L.append("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         a = r["w1"][0]
-        L.append(f"| {r['title']} | {r['cli'] / a:.1f}× | {r['pyav'] / a:.2f}× | {r['pyav_all'] / a:.2f}× | "
-                 f"{a / r['floor']:.2f}× | "
-                 f"{r['w1'][1]:.4f} | {r['w2'][1]:.4f} | {r['w1'][1] / r['w2'][1]:.2f}× | "
-                 f"{r['w2'][0] / r['w1'][0]:.2f} |")
+        L.append(f"| {r['title']} | {r['cli'] / a:.1f}× | {r['pyav'] / a:.2f}× | {r['pyav'] / r['inproc']:.2f}× | "
+                 f"{r['pyav_all'] / a:.2f}× | {a / r['floor']:.2f}× |")
+    L.append("\n1 → 2 workers, wall time of `avbalance extract` (target: near-linear). The control is this "
+             "machine's own speed-up on a perfectly parallel job of the same kind measured in the same run: "
+             "independent single-threaded `ffmpeg -f null` decodes of the same clips in 1 and 2 lanes.\n")
+    L.append("| clips | wall s/clip 1 worker | wall s/clip 2 workers | speed-up 1→2 workers | control speed-up "
+             "1→2 lanes | avbalance ÷ control | CPU/clip 2 w ÷ 1 w |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        sp = r["w1"][1] / r["w2"][1]
+        L.append(f"| {r['title']} | {r['w1'][1]:.4f} | {r['w2'][1]:.4f} | {sp:.2f}× | {r['control']:.2f}× | "
+                 f"{sp / r['control']:.2f} | {r['w2'][0] / r['w1'][0]:.2f} |")
     L.append("\nWall times of the Python peers (s/clip, indicative): " + "; ".join(
         f"{r['title'].split(' (')[0]}: CLI + numpy {r['cli_wall']:.3f}, PyAV + torchaudio {r['pyav_wall']:.3f}"
         for r in rows) + ".\n")
@@ -223,8 +285,8 @@ def write(rows, stages, scale, load0, load1, elapsed):
              "probes the file); `audio+video` is both as the worker decodes a clip from one file: one demux "
              "pass (`video.Decoder.FramesShared`) when seeking cannot skip video frames (the FLVs, short "
              "clips with one keyframe), else video then audio. `sum` is the worker's path: audio+video, "
-             "features, shard. `probe` is one `avformat_open_input` (+ `find_stream_info`, capped at 0.1 s, "
-             "for header-less FLV).\n")
+             "features, shard. `probe` is one `avformat_open_input` and what `internal/demux` does to find "
+             "the streams (FLV: read ahead to the first packet of each stream).\n")
     L.append("| clips | audio decode+resample (alone) | video decode+scale (alone) | **audio+video, as the worker** "
              "| features | shard append | sum | (one open+probe) |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -6,8 +6,10 @@
 #
 # Peers (see bench/RESULTS.md): ffmpeg CLI + numpy/scipy (the papers' preprocessing), PyAV +
 # torchaudio, the decode floor `ffmpeg -benchmark -threads 1 -i CLIP -f null -`, and
-# `avbalance extract` with 1 and 2 workers; then 100 and 1,000 generated clips (throughput, peak
-# RSS), and the shard loader's batch throughput against the training step time.
+# `avbalance extract` with 1 and 2 workers (against a control: the same clips decoded by independent
+# ffmpeg processes in 1 and 2 lanes), avbalance in-process (bench/avbprof); then 100 and 1,000
+# generated clips (throughput, peak RSS), and the shard loader's batch throughput against the
+# training step time.
 #
 # Environment: AVB_MEDIA (default ../shared/media beside the module) holds the real clips;
 # AVB_BENCH_WORK keeps the generated inputs in that folder instead of a fresh temp dir (reused

@@ -1,9 +1,10 @@
 // Command avbprof profiles avbalance's per-clip extraction work, for bench/run.sh.
 //
 // It runs the same decoders and feature extractor as pipeline.Worker, one stage at a time on
-// one locked OS thread, and reports each stage's CPU time per clip (getrusage RUSAGE_THREAD,
-// median over passes) as JSON lines; with -cpuprofile it also writes a pprof CPU profile of a
-// whole pipeline.Extract run over the same clips.
+// one locked OS thread, and reports each stage's CPU time per clip (CLOCK_THREAD_CPUTIME_ID,
+// median over passes) as JSON lines, with pipeline.Worker.Process as a whole on the process's
+// CPU clock; with -cpuprofile it also writes a pprof CPU profile of a whole pipeline.Extract run
+// over the same clips.
 //
 //	go run ./bench/avbprof -manifest clips.csv -preset ogmge-cremad -passes 5
 //	go run ./bench/avbprof -manifest clips.csv -preset ogmge-cremad -cpuprofile cpu.pprof -out DIR
@@ -72,7 +73,12 @@ func stages(ds *ingest.Dataset, p features.Preset, passes int) {
 	// audio and video are each decoder on its own (each opens and probes the file); av is both
 	// as pipeline.Worker decodes a clip without a separate audio file: one demux pass through
 	// video.Decoder.FramesShared when it shares the file, else video then audio.
-	names := []string{"audio", "video", "av", "features", "shard", "probe"}
+	// worker is pipeline.Worker.Process on its own (decode and features, no shard), timed on
+	// the process's CPU clock (every thread: the Go runtime's too), as the Python peers time a
+	// clip.
+	names := []string{"audio", "video", "av", "features", "shard", "probe", "worker"}
+	wk := pipeline.NewWorker(p, 1)
+	defer wk.Close()
 	times := map[string]map[string][]float64{}
 	// One shard for every pass, as an extraction writes hundreds of rows per shard: the batch
 	// buffers and the Commit (footer, fsync) are amortised over all the rows.
@@ -104,15 +110,24 @@ func stages(ds *ingest.Dataset, p features.Preset, passes int) {
 				func() { a, err := fx.Audio(tmpSamples, 1); check(err); row.Audio = a },
 				func() { row.ClipID, row.Split = fmt.Sprint(c.ID, "-", k), c.Split; check(w.Append(row)) },
 				func() { probe(c.Path) },
+				func() {
+					if _, f := wk.Process(c); f != nil {
+						check(fmt.Errorf("%s: %s", c.ID, f.Error))
+					}
+				},
 			}
 			if times[c.ID] == nil {
 				times[c.ID] = map[string][]float64{}
 			}
 			for i, f := range run {
-				t0 := threadCPU()
+				clock := threadCPU
+				if names[i] == "worker" {
+					clock = processCPU
+				}
+				t0 := clock()
 				f()
 				if k > 0 {
-					times[c.ID][names[i]] = append(times[c.ID][names[i]], threadCPU()-t0)
+					times[c.ID][names[i]] = append(times[c.ID][names[i]], clock()-t0)
 				}
 			}
 		}
@@ -133,7 +148,7 @@ func stages(ds *ingest.Dataset, p features.Preset, passes int) {
 		for _, n := range names {
 			v := median(times[c.ID][n])
 			m[n+"_s"] = v
-			if n != "probe" && n != "audio" && n != "video" { // the worker's path: av, features, shard
+			if n == "av" || n == "features" || n == "shard" { // the worker's path
 				total += v
 			}
 		}
@@ -146,10 +161,14 @@ var tmpSamples []float32
 
 // threadCPU is the calling OS thread's CPU time in seconds (CLOCK_THREAD_CPUTIME_ID: exact,
 // unlike getrusage's tick-sampled RUSAGE_THREAD).
-func threadCPU() float64 {
+func threadCPU() float64 { return clockSeconds(3) } // CLOCK_THREAD_CPUTIME_ID
+
+// processCPU is the process's CPU time in seconds, all threads (CLOCK_PROCESS_CPUTIME_ID).
+func processCPU() float64 { return clockSeconds(2) }
+
+func clockSeconds(clock uintptr) float64 {
 	var ts syscall.Timespec
-	const clockThreadCPUTime = 3
-	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clock, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
 		check(e)
 	}
 	return time.Duration(ts.Nano()).Seconds()
