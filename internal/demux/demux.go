@@ -83,7 +83,8 @@ func (in *Input) FindStreams(found func(*astiav.FormatContext) bool) error {
 }
 
 // readAhead queues packets until the file has an audio and a video stream, or the read-ahead
-// limits or the end of the file are reached.
+// limits or the end of the file are reached. Only audio and video packets count towards the
+// span (FLV script data carries arbitrary timestamps).
 func (in *Input) readAhead() error {
 	first := make(map[int]float64) // stream → time of its first timestamped packet, seconds
 	for !hasAudioAndVideo(in.FormatContext) && len(in.queue) < readAheadPackets {
@@ -96,10 +97,13 @@ func (in *Input) readAhead() error {
 			return fmt.Errorf("reading packet: %w", err)
 		}
 		in.queue = append(in.queue, pkt)
+		st := in.Streams()[pkt.StreamIndex()]
+		if typ := st.CodecParameters().MediaType(); typ != astiav.MediaTypeAudio && typ != astiav.MediaTypeVideo {
+			continue
+		}
 		if ts := pkt.Dts(); ts != astiav.NoPtsValue {
-			t := float64(ts) * in.Streams()[pkt.StreamIndex()].TimeBase().Float64()
-			t0, ok := first[pkt.StreamIndex()]
-			if !ok {
+			t := float64(ts) * st.TimeBase().Float64()
+			if t0, ok := first[pkt.StreamIndex()]; !ok {
 				first[pkt.StreamIndex()] = t
 			} else if t-t0 >= readAheadSpan {
 				return nil

@@ -3,8 +3,11 @@ package demux
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -16,7 +19,8 @@ import (
 )
 
 // flvs writes FLV files with ffmpeg into a temporary folder: both streams from the start, the
-// audio starting late (1.2 s), video only, audio only, and no metadata.
+// audio starting late (1.2 s), video only, audio only, no metadata, and script data 10 s apart
+// ahead of the audio and video.
 func flvs(t *testing.T) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
@@ -39,7 +43,29 @@ func flvs(t *testing.T) map[string]string {
 		}
 		paths[name] = p
 	}
+	data, err := os.ReadFile(paths["both"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths["data-first"] = filepath.Join(dir, "data-first.flv")
+	// Script tags FFmpeg returns as a data stream's packets: timestamps 0 and 10 s.
+	tags := slices.Concat(scriptTag("onAvbA", 0), scriptTag("onAvbB", 10000))
+	if err := os.WriteFile(paths["data-first"], slices.Concat(data[:13], tags, data[13:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return paths
+}
+
+// scriptTag returns an FLV script data tag (and its PreviousTagSize) named name, holding the
+// number 1, at ms milliseconds.
+func scriptTag(name string, ms uint32) []byte {
+	body := binary.BigEndian.AppendUint16([]byte{2}, uint16(len(name))) // AMF0 string
+	body = append(body, name...)
+	body = binary.BigEndian.AppendUint64(append(body, 0), math.Float64bits(1)) // AMF0 number
+	tag := []byte{18, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body)),
+		byte(ms >> 16), byte(ms >> 8), byte(ms), byte(ms >> 24), 0, 0, 0}
+	tag = append(tag, body...)
+	return binary.BigEndian.AppendUint32(tag, uint32(len(tag)))
 }
 
 // packetLog lists every packet of an open file: media type, timestamps, flags, size and a hash
@@ -84,6 +110,7 @@ func TestFindStreamsFLV(t *testing.T) {
 		"no-metadata": {"audio", "video"},
 		"video-only":  {"video"},
 		"audio-only":  {"audio"},
+		"data-first":  {"audio", "video"},
 	}
 	for name, p := range flvs(t) {
 		in, err := Open(context.Background(), p)
@@ -98,7 +125,7 @@ func TestFindStreamsFLV(t *testing.T) {
 		}
 		var types []string
 		for _, st := range in.Streams() {
-			if typ := st.CodecParameters().MediaType(); typ != astiav.MediaTypeData {
+			if typ := st.CodecParameters().MediaType(); typ == astiav.MediaTypeAudio || typ == astiav.MediaTypeVideo {
 				types = append(types, typ.String())
 			}
 		}
