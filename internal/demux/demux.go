@@ -17,7 +17,6 @@ import "C"
 import (
 	"context"
 	"errors"
-	"fmt"
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
@@ -75,7 +74,7 @@ func (in *Input) FindStreams(found func(*astiav.FormatContext) bool) error {
 	noHeader := in.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader)
 	switch {
 	case noHeader && C.avb_is_flv((*C.AVFormatContext)(cptr(in.FormatContext))) != 0:
-		return in.readAhead()
+		in.readAhead()
 	case noHeader || !found(in.FormatContext):
 		return in.FindStreamInfo(nil)
 	}
@@ -84,17 +83,16 @@ func (in *Input) FindStreams(found func(*astiav.FormatContext) bool) error {
 
 // readAhead queues packets until the file has an audio and a video stream, or the read-ahead
 // limits or the end of the file are reached. Only audio and video packets count towards the
-// span (FLV script data carries arbitrary timestamps).
-func (in *Input) readAhead() error {
+// span (FLV script data carries arbitrary timestamps). A read error ends the read-ahead as the
+// end of the file does, as it ends FFmpeg's probe: the demuxer may resynchronise after a
+// damaged tag, and if not, the caller's next ReadFrame reports the error.
+func (in *Input) readAhead() {
 	first := make(map[int]float64) // stream → time of its first timestamped packet, seconds
 	for !hasAudioAndVideo(in.FormatContext) && len(in.queue) < readAheadPackets {
 		pkt := astiav.AllocPacket()
 		if err := in.FormatContext.ReadFrame(pkt); err != nil {
 			pkt.Free()
-			if errors.Is(err, astiav.ErrEof) {
-				return nil
-			}
-			return fmt.Errorf("reading packet: %w", err)
+			return
 		}
 		in.queue = append(in.queue, pkt)
 		st := in.Streams()[pkt.StreamIndex()]
@@ -106,11 +104,10 @@ func (in *Input) readAhead() error {
 			if t0, ok := first[pkt.StreamIndex()]; !ok {
 				first[pkt.StreamIndex()] = t
 			} else if t-t0 >= readAheadSpan {
-				return nil
+				return
 			}
 		}
 	}
-	return nil
 }
 
 func hasAudioAndVideo(fc *astiav.FormatContext) bool {

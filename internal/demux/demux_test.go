@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/asticode/go-astiav"
@@ -68,18 +69,17 @@ func scriptTag(name string, ms uint32) []byte {
 	return binary.BigEndian.AppendUint32(tag, uint32(len(tag)))
 }
 
-// packetLog lists every packet of an open file: media type, timestamps, flags, size and a hash
-// of the data. Not the duration: FFmpeg fills in missing video packet durations from the frame
+// packetLog lists every packet of an open file, up to the end or the first read error (listed
+// too): media type, timestamps, flags, size and a hash of the data. Not the duration: FFmpeg fills in missing video packet durations from the frame
 // rate its probe measured, which nothing downstream uses.
-func packetLog(t *testing.T, fc *astiav.FormatContext, read func(*astiav.Packet) error) []string {
-	t.Helper()
+func packetLog(fc *astiav.FormatContext, read func(*astiav.Packet) error) []string {
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	var log []string
 	for {
 		if err := read(pkt); err != nil {
 			if !errors.Is(err, astiav.ErrEof) {
-				t.Fatalf("reading: %v", err)
+				log = append(log, "error: "+err.Error())
 			}
 			return log
 		}
@@ -133,7 +133,7 @@ func TestFindStreamsFLV(t *testing.T) {
 		if !slices.Equal(types, want[name]) {
 			t.Errorf("%s: streams %v after FindStreams, want %v", name, types, want[name])
 		}
-		got := packetLog(t, in.FormatContext, in.ReadFrame)
+		got := packetLog(in.FormatContext, in.ReadFrame)
 		gotStreams := streamsOf(in.FormatContext)
 		in.Close()
 
@@ -144,7 +144,7 @@ func TestFindStreamsFLV(t *testing.T) {
 		if err := ref.FindStreamInfo(nil); err != nil {
 			t.Fatal(err)
 		}
-		wantLog := packetLog(t, ref, ref.ReadFrame)
+		wantLog := packetLog(ref, ref.ReadFrame)
 		wantStreams := streamsOf(ref)
 		ref.CloseInput()
 		ref.Free()
@@ -217,4 +217,61 @@ func TestUnreadAndSeek(t *testing.T) {
 	if len(in.queue) != 0 {
 		t.Errorf("%d packets left read ahead after a seek", len(in.queue))
 	}
+}
+
+// FuzzFindStreamsFLV checks, on mutated FLV files, that finding the streams by reading ahead
+// never fails where FFmpeg's probe succeeds and hands out the same packets in the same order.
+// The one allowed difference: a read error the probe ran into (and went past, as FFmpeg does)
+// comes out of ReadFrame, which ends the packets there.
+func FuzzFindStreamsFLV(f *testing.F) {
+	// Mutated files make FFmpeg log a lot; unread, the worker's stderr pipe fills and stalls it.
+	astiav.SetLogLevel(astiav.LogLevelQuiet)
+	seed, err := os.ReadFile(testmedia.Generated(f, "flv_mp3.flv"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add(slices.Concat(seed[:13], scriptTag("onAvbA", 0), scriptTag("onAvbB", 10000), seed[13:]))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "clip.flv")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// The FLV demuxer is named: probing which format mutated bytes are would cost more than
+		// the rest and test FFmpeg, not this package.
+		flv := astiav.FindInputFormat("flv")
+		ref := astiav.AllocFormatContext()
+		defer ref.Free()
+		if ref.OpenInput(p, flv, nil) != nil {
+			return
+		}
+		defer ref.CloseInput()
+		if ref.FindStreamInfo(nil) != nil {
+			return
+		}
+		want := packetLog(ref, ref.ReadFrame)
+
+		fc := astiav.AllocFormatContext()
+		if err := fc.OpenInput(p, flv, nil); err != nil {
+			fc.Free()
+			t.Fatalf("open failed where FFmpeg's succeeded: %v", err)
+		}
+		in := &Input{FormatContext: fc, stop: func() {}}
+		defer in.Close()
+		if err := in.FindStreams(func(*astiav.FormatContext) bool { return false }); err != nil {
+			t.Fatalf("FindStreams: %v", err)
+		}
+		// A read error FFmpeg's probe ran into ends its probing like the end of the file and is
+		// not seen again: its reads go on after it. Without the probe the caller sees it (and a
+		// decoder fails the clip): up to it, the packets must be the same.
+		got := packetLog(in.FormatContext, in.ReadFrame)
+		if n := len(got); n > 0 && n <= len(want)+1 && strings.HasPrefix(got[n-1], "error: ") && !slices.Equal(got, want) {
+			got, want = got[:n-1], want[:n-1]
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%d packets differ from FFmpeg's %d after probing:\n%s\nFFmpeg's:\n%s", len(got), len(want),
+				strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }
