@@ -3,21 +3,9 @@
 // allows it.
 package demux
 
-/*
-#cgo pkg-config: libavformat
-#include <libavformat/avformat.h>
-#include <string.h>
-
-static int avb_is_flv(const AVFormatContext *fc) {
-	return fc->iformat && !strcmp(fc->iformat->name, "flv");
-}
-*/
-import "C"
-
 import (
 	"context"
 	"errors"
-	"unsafe"
 
 	"github.com/asticode/go-astiav"
 
@@ -73,7 +61,7 @@ func (in *Input) Close() {
 func (in *Input) FindStreams(found func(*astiav.FormatContext) bool) error {
 	noHeader := in.CtxFlags().Has(astiav.FormatContextCtxFlagNoHeader)
 	switch {
-	case noHeader && C.avb_is_flv((*C.AVFormatContext)(cptr(in.FormatContext))) != 0:
+	case noHeader && in.InputFormat().Name() == "flv":
 		in.readAhead()
 	case noHeader || !found(in.FormatContext):
 		return in.FindStreamInfo(nil)
@@ -159,7 +147,3 @@ func (in *Input) drop() {
 	}
 	in.queue = in.queue[:0]
 }
-
-// cptr returns the C object behind a go-astiav v0.16.0 wrapper, a struct whose first field is
-// the C pointer (go.mod pins that version; video's TestShimPointers checks the layout).
-func cptr[T any](w *T) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(w)) }
