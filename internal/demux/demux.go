@@ -6,10 +6,9 @@ package demux
 import (
 	"context"
 	"errors"
+	"runtime"
 
 	"github.com/asticode/go-astiav"
-
-	"github.com/avbalance/avbalance/internal/ffinterrupt"
 )
 
 // FLV files announce their streams in their packets only. Until an audio and a video stream
@@ -35,13 +34,27 @@ func Open(ctx context.Context, path string) (*Input, error) {
 	if fc == nil {
 		return nil, errors.New("cannot allocate format context")
 	}
-	in := &Input{FormatContext: fc, stop: ffinterrupt.On(ctx, fc)}
+	in := &Input{FormatContext: fc, stop: interruptOn(ctx, fc)}
 	if err := fc.OpenInput(path, nil, nil); err != nil {
 		fc.Free()
 		in.stop()
 		return nil, err
 	}
 	return in, nil
+}
+
+// interruptOn makes FFmpeg's blocking I/O on fc (open, probe, packet reads) give up once ctx
+// is done. Call the returned function after fc has been freed.
+func interruptOn(ctx context.Context, fc *astiav.FormatContext) (stop func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	ii := fc.SetInterruptCallback()
+	stopAfter := context.AfterFunc(ctx, ii.Interrupt)
+	return func() {
+		stopAfter()
+		runtime.KeepAlive(ii) // FFmpeg holds a pointer to its flag until fc is freed
+	}
 }
 
 // Close closes the file and frees everything Open and FindStreams allocated.
