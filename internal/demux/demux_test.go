@@ -90,6 +90,21 @@ func packetLog(fc *astiav.FormatContext, read func(*astiav.Packet) error) []stri
 	}
 }
 
+// probed opens path as FFmpeg users do, with its stream-info probe, and returns the packetLog
+// and streamsOf that follow; f names the demuxer (nil: FFmpeg guesses).
+func probed(path string, f *astiav.InputFormat) (packets, streams []string, err error) {
+	fc := astiav.AllocFormatContext()
+	defer fc.Free()
+	if err := fc.OpenInput(path, f, nil); err != nil {
+		return nil, nil, err
+	}
+	defer fc.CloseInput()
+	if err := fc.FindStreamInfo(nil); err != nil {
+		return nil, nil, err
+	}
+	return packetLog(fc, fc.ReadFrame), streamsOf(fc), nil
+}
+
 // streamsOf lists the media types and codecs of the file's streams.
 func streamsOf(fc *astiav.FormatContext) []string {
 	var s []string
@@ -137,17 +152,10 @@ func TestFindStreamsFLV(t *testing.T) {
 		gotStreams := streamsOf(in.FormatContext)
 		in.Close()
 
-		ref := astiav.AllocFormatContext()
-		if err := ref.OpenInput(p, nil, nil); err != nil {
+		wantLog, wantStreams, err := probed(p, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ref.FindStreamInfo(nil); err != nil {
-			t.Fatal(err)
-		}
-		wantLog := packetLog(ref, ref.ReadFrame)
-		wantStreams := streamsOf(ref)
-		ref.CloseInput()
-		ref.Free()
 		if len(got) == 0 || !slices.Equal(got, wantLog) {
 			t.Errorf("%s: %d packets differ from FFmpeg's %d after probing", name, len(got), len(wantLog))
 		}
@@ -241,16 +249,10 @@ func FuzzFindStreamsFLV(f *testing.F) {
 		// The FLV demuxer is named: probing which format mutated bytes are would cost more than
 		// the rest and test FFmpeg, not this package.
 		flv := astiav.FindInputFormat("flv")
-		ref := astiav.AllocFormatContext()
-		defer ref.Free()
-		if ref.OpenInput(p, flv, nil) != nil {
+		want, _, err := probed(p, flv)
+		if err != nil {
 			return
 		}
-		defer ref.CloseInput()
-		if ref.FindStreamInfo(nil) != nil {
-			return
-		}
-		want := packetLog(ref, ref.ReadFrame)
 
 		fc := astiav.AllocFormatContext()
 		if err := fc.OpenInput(p, flv, nil); err != nil {
