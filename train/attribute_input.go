@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/train/op"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -123,24 +124,10 @@ func (ig *inputIG) run(audio, frames []float64, c int) (logits []float64, grads 
 	}
 	for m, v := range ig.grads {
 		if v != nil {
-			grads[m] = valueFloats(v)
+			grads[m] = op.Float64s(v)
 		}
 	}
-	return valueFloats(ig.logits), grads, nil
-}
-
-func valueFloats(v G.Value) []float64 {
-	switch d := v.Data().(type) {
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	case []float64:
-		return append([]float64(nil), d...)
-	}
-	return nil
+	return op.Float64s(ig.logits), grads, nil
 }
 
 // clip runs Integrated Gradients of class c for one clip: x and base hold

@@ -27,6 +27,14 @@ func igClip(r *rand.Rand) (x, zero [2][]float64) {
 	return x, zero
 }
 
+func randVals(r *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	return v
+}
+
 // TestInputGradientsFiniteDifferences checks the graph's ∂f_c/∂input (the
 // first convolutions' input gradients) against central differences, and
 // that running the graph again gives the same gradient.

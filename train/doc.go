@@ -23,13 +23,8 @@
 // and split), checkpoint.bin (last epoch), best.bin (best validation
 // accuracy) and result.json (test metrics of best.bin).
 //
-// The encoders' convolutions and ReLUs are this package's own gorgonia ops
-// (conv.go: one BLAS gemm per sample straight into NCHW, im2col/col2im
-// split over the cores, reused buffers, exact first-order gradients), not
-// gorgonia's Conv2d and Rectify, which made a step 2–4× slower.
-//
-// Build with -tags openblas to use OpenBLAS for gorgonia's matrix products
-// (needs libopenblas-dev); the default build uses gonum's pure-Go BLAS.
+// The encoders' convolutions and ReLUs are package op's (one BLAS gemm per
+// sample, exact first-order gradients), not gorgonia's Conv2d and Rectify.
 //
 // Example:
 //

@@ -87,7 +87,7 @@ func (n *net) lossAt() float64 {
 	if err := n.run(); err != nil {
 		panic(err)
 	}
-	return scalar64(n.loss)
+	return values64(n.loss)[0]
 }
 
 var gradCases = []gradCase{

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/train/op"
 )
 
 // Metrics are one split's results after an epoch (or an evaluation).
@@ -196,16 +197,4 @@ func (m *model) attrHead() attribution.Head {
 	}
 }
 
-func tensorValues(p *param) []float64 {
-	switch d := p.t.Data().(type) {
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	case []float64:
-		return append([]float64(nil), d...)
-	}
-	return nil
-}
+func tensorValues(p *param) []float64 { return op.Float64s(p.t) }

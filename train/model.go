@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/train/op"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -168,29 +169,28 @@ func (b *builder) conv(name string, group int, x *G.Node, cout, k, stride, pad i
 	if bias {
 		bv = b.param(name+".b", group, []int{cout}, constant(0))
 	}
-	// conv.go's op; the raw inputs get a gradient only when asked for (IG).
+	// The raw inputs get a gradient only when asked for (IG).
 	gradX := b.n.inputGrads || x != b.n.audio && x != b.n.frames
-	op := &conv2dOp{geom: convGeom{k, k, stride, stride, pad, pad}, gradX: gradX, noGradW: b.n.noParamGrads}
-	return must(op.apply(x, w, bv))
+	return must(op.Conv2D(x, w, bv, op.Square(k, stride, pad), op.ConvGrads{Input: gradX, NoParams: b.n.noParamGrads}))
 }
 
 func (b *builder) batchNorm(name string, group int, x *G.Node) *G.Node {
 	c := x.Shape()[1]
 	scale := b.param(name+".gamma", group, []int{1, c, 1, 1}, constant(1))
 	shift := b.param(name+".beta", group, []int{1, c, 1, 1}, constant(0))
-	y, _, _, op, err := G.BatchNorm(x, scale, shift, 0.1, 1e-5)
+	y, _, _, bn, err := G.BatchNorm(x, scale, shift, 0.1, 1e-5)
 	if err != nil {
 		panic(err)
 	}
 	// The first graph built owns the running statistics (the training graph
 	// when training); later graphs copy them before use (syncBN).
 	if _, ok := b.n.m.bn[name]; !ok {
-		b.n.m.bn[name] = op
+		b.n.m.bn[name] = bn
 	}
 	if !b.n.train {
-		op.SetTraining(false)
+		bn.SetTraining(false)
 	}
-	b.n.bnOps[name] = op
+	b.n.bnOps[name] = bn
 	return y
 }
 
@@ -206,7 +206,7 @@ func globalAvgPool(x *G.Node) *G.Node {
 func (b *builder) smallEncoder(prefix string, group int, x *G.Node) *G.Node {
 	chans := []int{16, 32, 64, b.n.m.spec.embed}
 	for i, c := range chans {
-		x = must(relu(b.conv(fmt.Sprintf("%s.conv%d", prefix, i), group, x, c, 3, 2, 1, true)))
+		x = must(op.ReLU(b.conv(fmt.Sprintf("%s.conv%d", prefix, i), group, x, c, 3, 2, 1, true)))
 	}
 	return globalAvgPool(x)
 }
@@ -215,7 +215,7 @@ func (b *builder) smallEncoder(prefix string, group int, x *G.Node) *G.Node {
 // 2+2+2+2 basic blocks of 64–512 channels) with global average pooling.
 func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
 	x = b.conv(prefix+".stem", group, x, 64, 7, 2, 3, false)
-	x = must(relu(b.batchNorm(prefix+".stem.bn", group, x)))
+	x = must(op.ReLU(b.batchNorm(prefix+".stem.bn", group, x)))
 	x = must(G.MaxPool2D(x, tensor.Shape{3, 3}, []int{1, 1}, []int{2, 2}))
 	for li, c := range []int{64, 128, 256, 512} {
 		for bi := 0; bi < 2; bi++ {
@@ -225,7 +225,7 @@ func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
 			}
 			name := fmt.Sprintf("%s.layer%d.%d", prefix, li+1, bi)
 			y := b.conv(name+".conv1", group, x, c, 3, stride, 1, false)
-			y = must(relu(b.batchNorm(name+".bn1", group, y)))
+			y = must(op.ReLU(b.batchNorm(name+".bn1", group, y)))
 			y = b.conv(name+".conv2", group, y, c, 3, 1, 1, false)
 			y = b.batchNorm(name+".bn2", group, y)
 			short := x
@@ -233,7 +233,7 @@ func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
 				short = b.conv(name+".down", group, x, c, 1, stride, 0, false)
 				short = b.batchNorm(name+".down.bn", group, short)
 			}
-			x = must(relu(must(G.Add(y, short))))
+			x = must(op.ReLU(must(G.Add(y, short))))
 		}
 	}
 	return globalAvgPool(x)
@@ -323,7 +323,7 @@ func (b *builder) classGrads(hn headNodes, cls *G.Node) (grads [2]*G.Node) {
 		}
 		return grads
 	}
-	mask := must(G.ApplyOp(reluMaskOp(), hn.z))
+	mask := must(op.StepMask(hn.z))
 	u := must(G.HadamardProd(mask, must(G.Mul(cls, must(G.Transpose(hn.w2))))))
 	for m := range grads {
 		grads[m] = must(G.Mul(u, must(G.Transpose(hn.w[m]))))
@@ -381,7 +381,7 @@ func buildNet(m *model, batch int, train bool) (n *net, err error) {
 	if withAttr {
 		cls := n.onehot
 		if s.predicted {
-			cls = must(G.ApplyOp(argmaxOneHotOp(), logits))
+			cls = must(op.ArgmaxOneHot(logits))
 		}
 		cg = b.classGrads(hn, cls)
 	}
@@ -399,7 +399,7 @@ func buildNet(m *model, batch int, train bool) (n *net, err error) {
 		for mm := range a {
 			e := n.emb[mm]
 			if !s.toEncoders {
-				e = must(G.ApplyOp(stopGradOp(), e))
+				e = must(op.StopGradient(e))
 			}
 			a[mm] = b.pool(must(G.HadamardProd(cg[mm], e)))
 		}

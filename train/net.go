@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"github.com/avbalance/avbalance/train/op"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -47,16 +48,7 @@ func (n *net) feed(in inputs) error {
 	return nil
 }
 
-func (n *net) cast(x []float64) any {
-	if n.m.spec.dt == tensor.Float64 {
-		return x
-	}
-	y := make([]float32, len(x))
-	for i, v := range x {
-		y[i] = float32(v)
-	}
-	return y
-}
+func (n *net) cast(x []float64) any { return op.Cast(x, n.m.spec.dt) }
 
 // run executes the graph once (forward, and backward for training graphs).
 func (n *net) run() error {
@@ -67,33 +59,10 @@ func (n *net) run() error {
 	return nil
 }
 
-// values64 copies a node's value to float64.
+// values64 copies a node's value to float64 (nil when it has none).
 func values64(nd *G.Node) []float64 {
-	if nd == nil || nd.Value() == nil {
+	if nd == nil {
 		return nil
 	}
-	switch d := nd.Value().Data().(type) {
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	case []float64:
-		return append([]float64(nil), d...)
-	case float32:
-		return []float64{float64(d)}
-	case float64:
-		return []float64{d}
-	}
-	return nil
-}
-
-// scalar64 reads a scalar node (0 when absent).
-func scalar64(nd *G.Node) float64 {
-	v := values64(nd)
-	if len(v) == 0 {
-		return 0
-	}
-	return v[0]
+	return op.Float64s(nd.Value())
 }

@@ -1,6 +1,6 @@
 //go:build openblas
 
-package train
+package op
 
 // #cgo LDFLAGS: -lopenblas
 // void openblas_set_num_threads(int);

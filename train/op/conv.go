@@ -1,12 +1,7 @@
-package train
+package op
 
 import (
 	"fmt"
-	"hash"
-	"hash/fnv"
-	"math"
-	"runtime"
-	"sync"
 	"unsafe"
 
 	"github.com/chewxy/hm"
@@ -15,118 +10,87 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// This file is a 2-D convolution of our own for gorgonia (see "BLAS for
-// training" in DESIGN.md): gorgonia's Conv2d reorders every output from
-// NHWC to NCHW element by element, fills im2col one scalar at a time, runs
-// col2im on one core and allocates a few GB per step. Here each sample is
-// one BLAS gemm, W[Cout,C·k·k] · col[C·k·k,Ho·Wo], which is that sample's
-// NCHW output; the samples are split into one block per core, each worker
-// running im2col (row copies), its gemms and col2im for its samples, with a
-// single-threaded BLAS (blas_openblas.go sets OpenBLAS to one thread), and
-// the im2col buffers are kept by the op and reused from step to step. The gradients are exact (conv_test.go checks
-// them against central finite differences and against gorgonia's Conv2d):
+// Conv2D is a 2-D convolution for gorgonia: gorgonia's Conv2d reorders every
+// output from NHWC to NCHW element by element, fills im2col one scalar at a
+// time, runs col2im on one core and allocates a few GB per step. Here each
+// sample is one BLAS gemm, W[Cout,C·k·k] · col[C·k·k,Ho·Wo], which is that
+// sample's NCHW output; the samples are split into one block per core, each
+// worker running im2col (row copies), its gemms and col2im for its samples,
+// with a single-threaded BLAS (blas_openblas.go sets OpenBLAS to one
+// thread), and the im2col buffers are kept by the op and reused from step to
+// step. The gradients are exact (conv_test.go checks them against central
+// finite differences and against gorgonia's Conv2d):
 //
 //	dW  = Σ_b dy_b · col_bᵀ
 //	dx_b = col2im(Wᵀ · dy_b)
 //	db  = Σ_{b,h,w} dy
 //
-// There is no second derivative (none is needed: attr-reg builds ∂f_c/∂e as
-// graph ops of the head).
+// There is no second derivative.
 
-// convGeom is a convolution's kernel size, stride and zero padding
-// (dilation 1, no groups).
-type convGeom struct {
-	kh, kw, sh, sw, ph, pw int
+// Geom is a convolution's kernel size, stride and zero padding (dilation
+// 1, no groups).
+type Geom struct {
+	KH, KW int // kernel height and width
+	SH, SW int // strides
+	PH, PW int // zero padding on each side
 }
 
-func (g convGeom) outSize(h, w int) (int, int) {
-	return (h+2*g.ph-g.kh)/g.sh + 1, (w+2*g.pw-g.kw)/g.sw + 1
+// Square is a k×k kernel with the same stride and padding in both directions.
+func Square(k, stride, pad int) Geom { return Geom{k, k, stride, stride, pad, pad} }
+
+// OutSize is the output height and width for an input of h×w.
+func (g Geom) OutSize(h, w int) (int, int) {
+	return (h+2*g.PH-g.KH)/g.SH + 1, (w+2*g.PW-g.KW)/g.SW + 1
 }
 
-func (g convGeom) String() string {
-	return fmt.Sprintf("%dx%d/s%dx%d/p%dx%d", g.kh, g.kw, g.sh, g.sw, g.ph, g.pw)
+func (g Geom) String() string {
+	return fmt.Sprintf("%dx%d/s%dx%d/p%dx%d", g.KH, g.KW, g.SH, g.SW, g.PH, g.PW)
 }
 
-// conv2d applies the convolution of x [B,C,H,W] with w [Cout,C,kh,kw] and,
-// if b is not nil, adds the bias b [Cout]. With gradX false no gradient is
-// computed for x (use it when x is data nobody differentiates against: it
-// saves the most expensive col2im of the network).
-func conv2d(x, w, b *G.Node, g convGeom, gradX bool) (*G.Node, error) {
-	return (&conv2dOp{geom: g, gradX: gradX}).apply(x, w, b)
+// ConvGrads says which gradients a convolution passes back.
+type ConvGrads struct {
+	// Input: a gradient for x. Leave it off when x is data nobody
+	// differentiates against: it saves the network's most expensive col2im.
+	Input bool
+	// NoParams drops the gradients of the filter and bias (graphs that
+	// differentiate with respect to the inputs only).
+	NoParams bool
 }
 
-// apply adds the op to x's graph (b may be nil).
-func (op *conv2dOp) apply(x, w, b *G.Node) (*G.Node, error) {
-	g := op.geom
+// Conv2D convolves x [B,C,H,W] with the filter w [Cout,C,KH,KW] and, when b
+// is not nil, adds the bias b [Cout].
+func Conv2D(x, w, b *G.Node, g Geom, grads ConvGrads) (*G.Node, error) {
 	xs, ws := x.Shape(), w.Shape()
-	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[1] || ws[2] != g.kh || ws[3] != g.kw {
+	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[1] || ws[2] != g.KH || ws[3] != g.KW {
 		return nil, fmt.Errorf("conv2d: input %v and filter %v do not match kernel %s", xs, ws, g)
 	}
-	if ho, wo := g.outSize(xs[2], xs[3]); ho < 1 || wo < 1 {
+	if ho, wo := g.OutSize(xs[2], xs[3]); ho < 1 || wo < 1 {
 		return nil, fmt.Errorf("conv2d: input %v is smaller than kernel %s", xs, g)
 	}
-	op.bias = b != nil
-	if b != nil {
-		if bs := b.Shape(); len(bs) != 1 || bs[0] != ws[0] {
-			return nil, fmt.Errorf("conv2d: bias %v for %d output channels", bs, ws[0])
-		}
-		return G.ApplyOp(op, x, w, b)
+	op := &conv2dOp{geom: g, bias: b != nil, gradX: grads.Input, noGradW: grads.NoParams}
+	op.base = base{name: "conv2d" + g.String(),
+		key: fmt.Sprintf("conv2d %s bias=%t gradx=%t nogradw=%t", g, op.bias, op.gradX, op.noGradW)}
+	if b == nil {
+		return G.ApplyOp(op, x, w)
 	}
-	return G.ApplyOp(op, x, w)
-}
-
-// opBase holds what the convolution ops share.
-type opBase struct{ name string }
-
-func (op *opBase) ReturnsPtr() bool     { return false }
-func (op *opBase) CallsExtern() bool    { return false }
-func (op *opBase) OverwritesInput() int { return -1 }
-func (op *opBase) String() string       { return op.name }
-
-func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-
-func shapeArg(d G.DimSizer, name string, dims int) (tensor.Shape, error) {
-	s, ok := d.(tensor.Shape)
-	if !ok || len(s) != dims {
-		return nil, fmt.Errorf("%s: shape %v, want %d dims", name, d, dims)
+	if bs := b.Shape(); len(bs) != 1 || bs[0] != ws[0] {
+		return nil, fmt.Errorf("conv2d: bias %v for %d output channels", bs, ws[0])
 	}
-	return s, nil
-}
-
-func tensorType(dims int) G.TensorType { return G.TensorType{Dims: dims, Of: hm.TypeVariable('a')} }
-
-// denseArgs checks that every input is a dense tensor of dtype float32 or
-// float64, all of the same dtype.
-func denseArgs(name string, in []G.Value) ([]*tensor.Dense, error) {
-	out := make([]*tensor.Dense, len(in))
-	for i, v := range in {
-		t, ok := v.(*tensor.Dense)
-		if !ok {
-			return nil, fmt.Errorf("%s: input %d is %T, want a dense tensor", name, i, v)
-		}
-		if dt := t.Dtype(); dt != tensor.Float32 && dt != tensor.Float64 || i > 0 && dt != out[0].Dtype() {
-			return nil, fmt.Errorf("%s: input %d has dtype %v", name, i, dt)
-		}
-		out[i] = t
-	}
-	return out, nil
+	return G.ApplyOp(op, x, w, b)
 }
 
 // conv2dOp is the forward convolution: (x, w[, b]) → y.
 type conv2dOp struct {
-	geom  convGeom
-	bias  bool
-	gradX bool // gradient for the input
-	// noGradW drops the gradients of the filter and bias (graphs that
-	// differentiate with respect to the inputs only).
-	noGradW bool
+	base
+	geom    Geom
+	bias    bool
+	gradX   bool // gradient for the input
+	noGradW bool // no gradients for the filter and bias
 	cols    scratch
 	cache   colCache
 }
+
+var _ G.SDOp = (*conv2dOp)(nil)
 
 // colCache keeps the forward pass's im2col matrices of a whole batch for
 // the filter gradient of the same run (when they fit in maxCachedCols
@@ -183,18 +147,9 @@ func (op *conv2dOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	ho, wo := op.geom.outSize(xs[2], xs[3])
+	ho, wo := op.geom.OutSize(xs[2], xs[3])
 	return tensor.Shape{xs[0], ws[0], ho, wo}, nil
 }
-
-func (op *conv2dOp) ReturnsPtr() bool     { return false }
-func (op *conv2dOp) CallsExtern() bool    { return false }
-func (op *conv2dOp) OverwritesInput() int { return -1 }
-func (op *conv2dOp) String() string       { return "conv2d" + op.geom.String() }
-func (op *conv2dOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "conv2d %s bias=%t gradx=%t nogradw=%t", op.geom, op.bias, op.gradX, op.noGradW)
-}
-func (op *conv2dOp) Hashcode() uint32 { return hashOf(op) }
 
 func (op *conv2dOp) Do(in ...G.Value) (G.Value, error) {
 	t, err := denseArgs("conv2d", in)
@@ -202,7 +157,7 @@ func (op *conv2dOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	xs, ws := t[0].Shape(), t[1].Shape()
-	ho, wo := op.geom.outSize(xs[2], xs[3])
+	ho, wo := op.geom.OutSize(xs[2], xs[3])
 	y := tensor.New(tensor.Of(t[0].Dtype()), tensor.WithShape(xs[0], ws[0], ho, wo))
 	var bias any
 	if op.bias {
@@ -231,8 +186,8 @@ func (op *conv2dOp) colLen(xs tensor.Shape) int {
 	if op.geom.direct() {
 		return 0
 	}
-	ho, wo := op.geom.outSize(xs[2], xs[3])
-	return xs[0] * xs[1] * op.geom.kh * op.geom.kw * ho * wo
+	ho, wo := op.geom.OutSize(xs[2], xs[3])
+	return xs[0] * xs[1] * op.geom.KH * op.geom.KW * ho * wo
 }
 
 // DiffWRT implements G.SDOp.
@@ -250,7 +205,8 @@ func (op *conv2dOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	out := make(G.Nodes, len(in))
 	var err error
 	if op.gradX {
-		gx := &convGradInputOp{opBase: opBase{"conv2d_dx" + op.geom.String()}, geom: op.geom, xShape: x.Shape().Clone()}
+		name := "conv2d_dx" + op.geom.String()
+		gx := &convGradInputOp{base: base{name: name, key: fmt.Sprintf("%s %v", name, x.Shape())}, geom: op.geom, xShape: x.Shape().Clone()}
 		if out[0], err = G.ApplyOp(gx, w, grad); err != nil {
 			return nil, err
 		}
@@ -258,13 +214,14 @@ func (op *conv2dOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	if op.noGradW {
 		return out, nil
 	}
-	gw := &convGradFilterOp{opBase: opBase{"conv2d_dw" + op.geom.String()}, geom: op.geom, wShape: w.Shape().Clone(), fwd: op}
+	name := "conv2d_dw" + op.geom.String()
+	gw := &convGradFilterOp{base: base{name: name, key: fmt.Sprintf("%s %v", name, w.Shape())}, geom: op.geom, wShape: w.Shape().Clone(), fwd: op}
 	op.cache.on = !op.geom.direct()
 	if out[1], err = G.ApplyOp(gw, x, grad); err != nil {
 		return nil, err
 	}
 	if op.bias {
-		if out[2], err = G.ApplyOp(&biasGradOp{opBase{"conv2d_db"}}, grad); err != nil {
+		if out[2], err = G.ApplyOp(&biasGradOp{base{name: "conv2d_db"}}, grad); err != nil {
 			return nil, err
 		}
 	}
@@ -273,8 +230,8 @@ func (op *conv2dOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 
 // convGradInputOp is (w, dy) → dx.
 type convGradInputOp struct {
-	opBase
-	geom   convGeom
+	base
+	geom   Geom
 	xShape tensor.Shape
 	cols   scratch
 }
@@ -286,8 +243,6 @@ func (op *convGradInputOp) Type() hm.Type {
 func (op *convGradInputOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.xShape.Clone(), nil
 }
-func (op *convGradInputOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%s %v", op.name, op.xShape) }
-func (op *convGradInputOp) Hashcode() uint32      { return hashOf(op) }
 
 func (op *convGradInputOp) Do(in ...G.Value) (G.Value, error) {
 	t, err := denseArgs(op.name, in)
@@ -306,8 +261,8 @@ func (op *convGradInputOp) Do(in ...G.Value) (G.Value, error) {
 
 // convGradFilterOp is (x, dy) → dW.
 type convGradFilterOp struct {
-	opBase
-	geom   convGeom
+	base
+	geom   Geom
 	wShape tensor.Shape
 	cols   scratch
 	fwd    *conv2dOp // whose cached columns it may use
@@ -320,8 +275,6 @@ func (op *convGradFilterOp) Type() hm.Type {
 func (op *convGradFilterOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.wShape.Clone(), nil
 }
-func (op *convGradFilterOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%s %v", op.name, op.wShape) }
-func (op *convGradFilterOp) Hashcode() uint32      { return hashOf(op) }
 
 func (op *convGradFilterOp) Do(in ...G.Value) (G.Value, error) {
 	t, err := denseArgs(op.name, in)
@@ -344,12 +297,10 @@ func (op *convGradFilterOp) Do(in ...G.Value) (G.Value, error) {
 }
 
 // biasGradOp is dy [B,C,H,W] → Σ_{b,h,w} dy [C].
-type biasGradOp struct{ opBase }
+type biasGradOp struct{ base }
 
-func (op *biasGradOp) Arity() int            { return 1 }
-func (op *biasGradOp) Type() hm.Type         { return hm.NewFnType(tensorType(4), tensorType(1)) }
-func (op *biasGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.name) }
-func (op *biasGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *biasGradOp) Arity() int    { return 1 }
+func (op *biasGradOp) Type() hm.Type { return hm.NewFnType(tensorType(4), tensorType(1)) }
 func (op *biasGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapeArg(in[0], op.name, 4)
 	if err != nil {
@@ -423,50 +374,19 @@ func gemm[T float32 | float64](ta, tb blas.Transpose, m, n, k int, a []T, lda in
 	}
 }
 
-// samples runs f(i, w) for the samples i = 0..n-1, split into one
-// contiguous block per worker w = 0..P-1 (P = GOMAXPROCS, at most n), each
-// block on its own goroutine. The split depends only on n and P, so sums
-// over the samples of a block, and the order they are combined in, are
-// deterministic.
-func samples(n int, f func(i, w int)) {
-	p := min(parallelism(), n)
-	if p <= 1 {
-		for i := 0; i < n; i++ {
-			f(i, 0)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < p; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w * n / p; i < (w+1)*n/p; i++ {
-				f(i, w)
-			}
-		}(w)
-	}
-	wg.Wait()
-}
-
-func parallelism() int { return max(1, runtime.GOMAXPROCS(0)) }
-
-// workers is the number of workers samples uses for n samples.
-func workers(n int) int { return max(1, min(parallelism(), n)) }
-
 // convForward computes y [B,Cout,Ho,Wo] = conv(x [B,C,H,W], w [Cout,C,kh,kw]) + bias.
 // With keep (len B·C·kh·kw·Ho·Wo) the im2col matrices are left there.
-func convForward[T float32 | float64](s *scratch, keep []T, g convGeom, x []T, xs tensor.Shape, w []T, ws tensor.Shape, bias, y []T) {
+func convForward[T float32 | float64](s *scratch, keep []T, g Geom, x []T, xs tensor.Shape, w []T, ws tensor.Shape, bias, y []T) {
 	bn, c, h, wd := xs[0], xs[1], xs[2], xs[3]
 	cout := ws[0]
-	ho, wo := g.outSize(h, wd)
-	ck, hw := c*g.kh*g.kw, ho*wo
+	ho, wo := g.OutSize(h, wd)
+	ck, hw := c*g.KH*g.KW, ho*wo
 	direct := g.direct()
 	var cols []T
 	if !direct && keep == nil {
 		cols = scratchOf[T](s, workers(bn)*ck*hw)
 	}
-	samples(bn, func(i, wk int) {
+	eachSample(bn, func(i, wk int) {
 		var col []T
 		switch {
 		case direct:
@@ -496,10 +416,10 @@ func convForward[T float32 | float64](s *scratch, keep []T, g convGeom, x []T, x
 // convGradFilter computes dw = Σ_b dy_b · col_bᵀ: each worker sums its
 // block of samples, then the blocks are added in order. kept, if not nil,
 // holds the batch's im2col matrices from the forward pass.
-func convGradFilter[T float32 | float64](s *scratch, kept []T, g convGeom, x []T, xs tensor.Shape, dy []T, ys tensor.Shape, dw []T, ws tensor.Shape) {
+func convGradFilter[T float32 | float64](s *scratch, kept []T, g Geom, x []T, xs tensor.Shape, dy []T, ys tensor.Shape, dw []T, ws tensor.Shape) {
 	bn, c, h, wd := xs[0], xs[1], xs[2], xs[3]
 	cout, hw := ys[1], ys[2]*ys[3]
-	ck := c * g.kh * g.kw
+	ck := c * g.KH * g.KW
 	direct := g.direct()
 	p := workers(bn)
 	colLen := 0
@@ -508,7 +428,7 @@ func convGradFilter[T float32 | float64](s *scratch, kept []T, g convGeom, x []T
 	}
 	buf := scratchOf[T](s, colLen+(p-1)*cout*ck)
 	cols, parts := buf[:colLen], buf[colLen:]
-	samples(bn, func(i, wk int) {
+	eachSample(bn, func(i, wk int) {
 		var col []T
 		switch {
 		case direct:
@@ -537,19 +457,19 @@ func convGradFilter[T float32 | float64](s *scratch, kept []T, g convGeom, x []T
 }
 
 // convGradInput computes dx_b = col2im(wᵀ · dy_b).
-func convGradInput[T float32 | float64](s *scratch, g convGeom, w []T, ws tensor.Shape, dy []T, ys tensor.Shape, dx []T, xs tensor.Shape) {
+func convGradInput[T float32 | float64](s *scratch, g Geom, w []T, ws tensor.Shape, dy []T, ys tensor.Shape, dx []T, xs tensor.Shape) {
 	bn, c, h, wd := xs[0], xs[1], xs[2], xs[3]
 	cout, hw := ys[1], ys[2]*ys[3]
-	ck := c * g.kh * g.kw
+	ck := c * g.KH * g.KW
 	if g.direct() {
 		// 1×1, stride 1, no padding: dx_b is wᵀ·dy_b itself.
-		samples(bn, func(i, _ int) {
+		eachSample(bn, func(i, _ int) {
 			gemm(blas.Trans, blas.NoTrans, ck, hw, cout, w, ck, dy[i*cout*hw:(i+1)*cout*hw], hw, 0, dx[i*ck*hw:(i+1)*ck*hw], hw)
 		})
 		return
 	}
 	cols := scratchOf[T](s, workers(bn)*ck*hw)
-	samples(bn, func(i, wk int) {
+	eachSample(bn, func(i, wk int) {
 		col := cols[wk*ck*hw : (wk+1)*ck*hw]
 		gemm(blas.Trans, blas.NoTrans, ck, hw, cout, w, ck, dy[i*cout*hw:(i+1)*cout*hw], hw, 0, col, hw)
 		col2im(g, col, c, h, wd, dx[i*c*h*wd:(i+1)*c*h*wd])
@@ -558,8 +478,8 @@ func convGradInput[T float32 | float64](s *scratch, g convGeom, w []T, ws tensor
 
 // direct reports a 1×1, stride-1, unpadded kernel, whose im2col matrix is
 // the input itself.
-func (g convGeom) direct() bool {
-	return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0
+func (g Geom) direct() bool {
+	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0
 }
 
 // validRange gives the output positions [lo,hi) whose input position
@@ -583,32 +503,32 @@ func validRange(k, stride, pad, n, out int) (lo, hi int) {
 
 // im2col writes col [C·kh·kw, Ho·Wo] of one sample x [C,H,W]: row
 // (c,i,j), column (oh,ow) holds x[c, oh·sh−ph+i, ow·sw−pw+j] or 0.
-func im2col[T float32 | float64](g convGeom, x []T, c, h, w int, col []T) {
-	ho, wo := g.outSize(h, w)
+func im2col[T float32 | float64](g Geom, x []T, c, h, w int, col []T) {
+	ho, wo := g.OutSize(h, w)
 	r := 0
 	for ci := 0; ci < c; ci++ {
 		plane := x[ci*h*w : (ci+1)*h*w]
-		for i := 0; i < g.kh; i++ {
-			hlo, hhi := validRange(i, g.sh, g.ph, h, ho)
-			for j := 0; j < g.kw; j++ {
-				wlo, whi := validRange(j, g.sw, g.pw, w, wo)
+		for i := 0; i < g.KH; i++ {
+			hlo, hhi := validRange(i, g.SH, g.PH, h, ho)
+			for j := 0; j < g.KW; j++ {
+				wlo, whi := validRange(j, g.SW, g.PW, w, wo)
 				row := col[r*ho*wo : (r+1)*ho*wo]
 				r++
 				clear(row[:hlo*wo])
 				clear(row[hhi*wo:])
 				for oh := hlo; oh < hhi; oh++ {
 					dst := row[oh*wo : (oh+1)*wo]
-					src := plane[(oh*g.sh-g.ph+i)*w:]
+					src := plane[(oh*g.SH-g.PH+i)*w:]
 					clear(dst[:wlo])
 					clear(dst[whi:])
-					off := wlo*g.sw - g.pw + j
-					if g.sw == 1 {
+					off := wlo*g.SW - g.PW + j
+					if g.SW == 1 {
 						copy(dst[wlo:whi], src[off:off+whi-wlo])
 						continue
 					}
 					d := dst[wlo:whi]
 					for k := range d {
-						d[k] = src[off+k*g.sw]
+						d[k] = src[off+k*g.SW]
 					}
 				}
 			}
@@ -618,23 +538,23 @@ func im2col[T float32 | float64](g convGeom, x []T, c, h, w int, col []T) {
 
 // col2im adds col [C·kh·kw, Ho·Wo] back into one sample's dx [C,H,W]
 // (overwriting dx): the adjoint of im2col.
-func col2im[T float32 | float64](g convGeom, col []T, c, h, w int, dx []T) {
-	ho, wo := g.outSize(h, w)
+func col2im[T float32 | float64](g Geom, col []T, c, h, w int, dx []T) {
+	ho, wo := g.OutSize(h, w)
 	clear(dx)
 	r := 0
 	for ci := 0; ci < c; ci++ {
 		plane := dx[ci*h*w : (ci+1)*h*w]
-		for i := 0; i < g.kh; i++ {
-			hlo, hhi := validRange(i, g.sh, g.ph, h, ho)
-			for j := 0; j < g.kw; j++ {
-				wlo, whi := validRange(j, g.sw, g.pw, w, wo)
+		for i := 0; i < g.KH; i++ {
+			hlo, hhi := validRange(i, g.SH, g.PH, h, ho)
+			for j := 0; j < g.KW; j++ {
+				wlo, whi := validRange(j, g.SW, g.PW, w, wo)
 				row := col[r*ho*wo : (r+1)*ho*wo]
 				r++
 				for oh := hlo; oh < hhi; oh++ {
 					src := row[oh*wo+wlo : oh*wo+whi]
-					dst := plane[(oh*g.sh-g.ph+i)*w:]
-					off := wlo*g.sw - g.pw + j
-					if g.sw == 1 {
+					dst := plane[(oh*g.SH-g.PH+i)*w:]
+					off := wlo*g.SW - g.PW + j
+					if g.SW == 1 {
 						dst = dst[off : off+len(src)]
 						for k, v := range src {
 							dst[k] += v
@@ -642,7 +562,7 @@ func col2im[T float32 | float64](g convGeom, col []T, c, h, w int, dx []T) {
 						continue
 					}
 					for k, v := range src {
-						dst[off+k*g.sw] += v
+						dst[off+k*g.SW] += v
 					}
 				}
 			}
@@ -650,140 +570,12 @@ func col2im[T float32 | float64](g convGeom, col []T, c, h, w int, dx []T) {
 	}
 }
 
-// relu is max(x, 0) with a one-pass gradient dy ⊙ (y > 0), both split over
-// the cores; gorgonia's Rectify builds its gradient from a comparison, a
-// copy and a product on one core.
-func relu(x *G.Node) (*G.Node, error) { return G.ApplyOp(&reluOp{opBase{"relu"}}, x) }
-
-type reluOp struct{ opBase }
-
-func (op *reluOp) Arity() int { return 1 }
-func (op *reluOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a)
-}
-func (op *reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("relu: input shape is %T", in[0])
-	}
-	return s.Clone(), nil
-}
-func (op *reluOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.name) }
-func (op *reluOp) Hashcode() uint32      { return hashOf(op) }
-
-func (op *reluOp) Do(in ...G.Value) (G.Value, error) {
-	t, err := denseArgs(op.name, in)
-	if err != nil {
-		return nil, err
-	}
-	y := tensor.New(tensor.Of(t[0].Dtype()), tensor.WithShape(t[0].Shape().Clone()...))
-	switch x := t[0].Data().(type) {
-	case []float32:
-		parallelFor(len(x), func(lo, hi int) { reluFwd(x[lo:hi], y.Data().([]float32)[lo:hi]) })
-	case []float64:
-		parallelFor(len(x), func(lo, hi int) { reluFwd(x[lo:hi], y.Data().([]float64)[lo:hi]) })
-	}
-	return y, nil
-}
-
-func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
-
-func (op *reluOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	d, err := G.ApplyOp(&reluGradOp{opBase{"relu_grad"}}, out, grad)
-	return G.Nodes{d}, err
-}
-
-// reluGradOp is (y, dy) → dy ⊙ (y > 0).
-type reluGradOp struct{ opBase }
-
-func (op *reluGradOp) Arity() int { return 2 }
-func (op *reluGradOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(a, a, a)
-}
-func (op *reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("relu_grad: input shape is %T", in[0])
-	}
-	return s.Clone(), nil
-}
-func (op *reluGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.name) }
-func (op *reluGradOp) Hashcode() uint32      { return hashOf(op) }
-
-func (op *reluGradOp) Do(in ...G.Value) (G.Value, error) {
-	t, err := denseArgs(op.name, in)
-	if err != nil {
-		return nil, err
-	}
-	if !t[0].Shape().Eq(t[1].Shape()) {
-		return nil, fmt.Errorf("relu_grad: shapes %v and %v", t[0].Shape(), t[1].Shape())
-	}
-	dx := tensor.New(tensor.Of(t[0].Dtype()), tensor.WithShape(t[0].Shape().Clone()...))
-	switch y := t[0].Data().(type) {
-	case []float32:
-		dy, d := t[1].Data().([]float32), dx.Data().([]float32)
-		parallelFor(len(y), func(lo, hi int) { reluBwd(y[lo:hi], dy[lo:hi], d[lo:hi]) })
-	case []float64:
-		dy, d := t[1].Data().([]float64), dx.Data().([]float64)
-		parallelFor(len(y), func(lo, hi int) { reluBwd(y[lo:hi], dy[lo:hi], d[lo:hi]) })
-	}
-	return dx, nil
-}
-
-func reluFwd[T float32 | float64](x, y []T) {
-	for i, v := range x {
-		y[i] = max(v, 0)
-	}
-}
-
-// reluBwd masks dy with y > 0 through the bits (y = max(x, 0) is +0 or
-// positive, or NaN): a sign-random branch per element costs more than the
-// rest of the loop.
-func reluBwd[T float32 | float64](y, dy, dx []T) {
-	switch y := any(y).(type) {
-	case []float32:
-		dy, dx := any(dy).([]float32), any(dx).([]float32)
-		dy, dx = dy[:len(y)], dx[:len(y)]
-		for i, v := range y {
-			b := math.Float32bits(v)
-			var m uint32
-			if int32(b) > 0 { // positive, not zero, not negative
-				m = ^uint32(0)
-			}
-			dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
+// eachSample runs f(i, w) for the samples i = 0..n-1, one contiguous block
+// of samples per worker w (see blocks).
+func eachSample(n int, f func(i, w int)) {
+	blocks(n, 1, func(w, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			f(i, w)
 		}
-	case []float64:
-		dy, dx := any(dy).([]float64), any(dx).([]float64)
-		dy, dx = dy[:len(y)], dx[:len(y)]
-		for i, v := range y {
-			b := math.Float64bits(v)
-			var m uint64
-			if int64(b) > 0 {
-				m = ^uint64(0)
-			}
-			dx[i] = math.Float64frombits(math.Float64bits(dy[i]) & m)
-		}
-	}
-}
-
-// parallelFor splits [0,n) into one contiguous range per core (one range
-// when n is small).
-func parallelFor(n int, f func(lo, hi int)) {
-	p := parallelism()
-	if n < 1<<15 || p == 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for k := 0; k < p; k++ {
-		lo, hi := k*n/p, (k+1)*n/p
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
+	})
 }

@@ -1,4 +1,4 @@
-package train
+package op
 
 import (
 	"math"
@@ -10,11 +10,11 @@ import (
 )
 
 // naiveConv is the textbook convolution in float64: the reference for
-// conv2dOp's forward pass and its finite differences.
-func naiveConv(g convGeom, x []float64, xs []int, w []float64, ws []int, b []float64) []float64 {
+// Conv2D's forward pass and its finite differences.
+func naiveConv(g Geom, x []float64, xs []int, w []float64, ws []int, b []float64) []float64 {
 	bn, c, h, wd := xs[0], xs[1], xs[2], xs[3]
 	cout := ws[0]
-	ho, wo := g.outSize(h, wd)
+	ho, wo := g.OutSize(h, wd)
 	y := make([]float64, bn*cout*ho*wo)
 	for n := 0; n < bn; n++ {
 		for o := 0; o < cout; o++ {
@@ -25,13 +25,13 @@ func naiveConv(g convGeom, x []float64, xs []int, w []float64, ws []int, b []flo
 						s = b[o]
 					}
 					for ci := 0; ci < c; ci++ {
-						for i := 0; i < g.kh; i++ {
-							for j := 0; j < g.kw; j++ {
-								ih, iw := oh*g.sh-g.ph+i, ow*g.sw-g.pw+j
+						for i := 0; i < g.KH; i++ {
+							for j := 0; j < g.KW; j++ {
+								ih, iw := oh*g.SH-g.PH+i, ow*g.SW-g.PW+j
 								if ih < 0 || ih >= h || iw < 0 || iw >= wd {
 									continue
 								}
-								s += x[((n*c+ci)*h+ih)*wd+iw] * w[((o*c+ci)*g.kh+i)*g.kw+j]
+								s += x[((n*c+ci)*h+ih)*wd+iw] * w[((o*c+ci)*g.KH+i)*g.KW+j]
 							}
 						}
 					}
@@ -46,17 +46,17 @@ func naiveConv(g convGeom, x []float64, xs []int, w []float64, ws []int, b []flo
 type convCase struct {
 	name   string
 	xs, ws []int
-	g      convGeom
+	g      Geom
 	bias   bool
 }
 
 var convCases = []convCase{
-	{"3x3s2p1", []int{3, 2, 9, 8}, []int{4, 2, 3, 3}, convGeom{3, 3, 2, 2, 1, 1}, true},
-	{"3x3s1p1", []int{2, 3, 6, 7}, []int{5, 3, 3, 3}, convGeom{3, 3, 1, 1, 1, 1}, false},
-	{"7x7s2p3", []int{2, 3, 11, 10}, []int{4, 3, 7, 7}, convGeom{7, 7, 2, 2, 3, 3}, false},
-	{"1x1s2p0", []int{3, 4, 7, 6}, []int{3, 4, 1, 1}, convGeom{1, 1, 2, 2, 0, 0}, false},
-	{"1x1s1p0", []int{2, 4, 5, 3}, []int{6, 4, 1, 1}, convGeom{1, 1, 1, 1, 0, 0}, true},
-	{"3x2s1x2p0x1", []int{2, 2, 6, 9}, []int{3, 2, 3, 2}, convGeom{3, 2, 1, 2, 0, 1}, true},
+	{"3x3s2p1", []int{3, 2, 9, 8}, []int{4, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true},
+	{"3x3s1p1", []int{2, 3, 6, 7}, []int{5, 3, 3, 3}, Geom{3, 3, 1, 1, 1, 1}, false},
+	{"7x7s2p3", []int{2, 3, 11, 10}, []int{4, 3, 7, 7}, Geom{7, 7, 2, 2, 3, 3}, false},
+	{"1x1s2p0", []int{3, 4, 7, 6}, []int{3, 4, 1, 1}, Geom{1, 1, 2, 2, 0, 0}, false},
+	{"1x1s1p0", []int{2, 4, 5, 3}, []int{6, 4, 1, 1}, Geom{1, 1, 1, 1, 0, 0}, true},
+	{"3x2s1x2p0x1", []int{2, 2, 6, 9}, []int{3, 2, 3, 2}, Geom{3, 2, 1, 2, 0, 1}, true},
 }
 
 func randVals(r *rand.Rand, n int) []float64 {
@@ -87,9 +87,9 @@ func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (
 	var yn *G.Node
 	var err error
 	if ours {
-		yn, err = conv2d(xn, wn, bn, c.g, true)
+		yn, err = Conv2D(xn, wn, bn, c.g, ConvGrads{Input: true})
 	} else {
-		yn, err = G.Conv2d(xn, wn, tensor.Shape{c.g.kh, c.g.kw}, []int{c.g.ph, c.g.pw}, []int{c.g.sh, c.g.sw}, []int{1, 1})
+		yn, err = G.Conv2d(xn, wn, tensor.Shape{c.g.KH, c.g.KW}, []int{c.g.PH, c.g.PW}, []int{c.g.SH, c.g.SW}, []int{1, 1})
 		if err == nil && bn != nil {
 			yn, err = G.BroadcastAdd(yn, bn, nil, []byte{0, 2, 3})
 		}
@@ -114,9 +114,9 @@ func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (
 		t.Fatal(err)
 	}
 	for _, n := range gn {
-		grads = append(grads, values64(n))
+		grads = append(grads, Float64s(n.Value()))
 	}
-	return append([]float64(nil), yv.Data().([]float64)...), scalar64(ln), grads
+	return append([]float64(nil), yv.Data().([]float64)...), Float64s(ln.Value())[0], grads
 }
 
 func maxRelDiff(a, b []float64) float64 {
@@ -229,7 +229,7 @@ func TestConv2dNoInputGrad(t *testing.T) {
 	g := G.NewGraph()
 	xn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.xs...), G.WithName("x"))
 	wn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.ws...), G.WithName("w"), G.WithInit(G.GlorotN(1)))
-	y := must(conv2d(xn, wn, nil, c.g, false))
+	y := must(Conv2D(xn, wn, nil, c.g, ConvGrads{}))
 	grads, err := G.Grad(must(G.Sum(y)), wn)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestConv2dNoInputGrad(t *testing.T) {
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	if len(values64(grads[0])) != prod(c.ws) {
+	if len(Float64s(grads[0].Value())) != prod(c.ws) {
 		t.Fatal("no filter gradient")
 	}
 }
@@ -261,7 +261,7 @@ func TestReluOp(t *testing.T) {
 	g := G.NewGraph()
 	xn := G.NewVector(g, tensor.Float64, G.WithShape(n), G.WithName("x"), G.WithValue(tensor.New(tensor.WithBacking(x))))
 	dn := G.NewVector(g, tensor.Float64, G.WithShape(n), G.WithName("dy"), G.WithValue(tensor.New(tensor.WithBacking(dyv))))
-	y := must(relu(xn))
+	y := must(ReLU(xn))
 	var yv G.Value
 	G.Read(y, &yv)
 	gr, err := G.Grad(must(G.Sum(must(G.HadamardProd(y, dn)))), xn)
@@ -273,7 +273,7 @@ func TestReluOp(t *testing.T) {
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	ys, dx := yv.Data().([]float64), values64(gr[0])
+	ys, dx := yv.Data().([]float64), Float64s(gr[0].Value())
 	for i, v := range x {
 		want, wantD := 0.0, 0.0
 		if v > 0 {
@@ -283,4 +283,19 @@ func TestReluOp(t *testing.T) {
 			t.Fatalf("x=%g: relu %g grad %g, want %g %g", v, ys[i], dx[i], want, wantD)
 		}
 	}
+}
+
+func must(n *G.Node, err error) *G.Node {
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+func prod(s []int) int {
+	p := 1
+	for _, x := range s {
+		p *= x
+	}
+	return p
 }
