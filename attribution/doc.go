@@ -9,14 +9,10 @@
 // shares are s_m = a_m / Σ_k a_k.
 //
 // Heads are evaluated in plain Go in float64 (Head), which makes IG on the
-// embeddings cheap and exact enough for reports; IntegratedGradients also
-// works on any differentiable function (GradFunc), which the trainer uses for
-// IG on raw inputs. WriteReport writes per-clip shares as CSV and a summary
-// as JSON.
-//
-// Example:
-//
-//	h := &attribution.Linear{W: [2][][]float64{wa, wv}, B: b}
-//	a := attribution.GradInput(h, [2][]float64{ea, ev}, c)
-//	s := attribution.Shares(attribution.Pool(a, attribution.L2))
+// embeddings cheap and exact enough for reports; IntegratedGradients works on
+// any differentiable function (GradFunc), and IntegratedGradientsBatch on one
+// that evaluates several path points at once (BatchGradFunc), which the
+// trainer uses for IG on the raw inputs through the whole network.
+// WriteReport writes per-clip shares as CSV and a summary as JSON;
+// ReadShares and ReadSummary read them back.
 package attribution

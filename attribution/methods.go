@@ -34,6 +34,21 @@ func (n Norm) String() string {
 	return "l2"
 }
 
+// Set implements flag.Value.
+func (n *Norm) Set(s string) error {
+	v, err := ParseNorm(s)
+	if err == nil {
+		*n = v
+	}
+	return err
+}
+
+// MarshalText writes the norm's name ("l2" or "l1").
+func (n Norm) MarshalText() ([]byte, error) { return []byte(n.String()), nil }
+
+// UnmarshalText reads a norm's name.
+func (n *Norm) UnmarshalText(b []byte) error { return n.Set(string(b)) }
+
 // GradInput returns the Grad×Input attribution ∂f_c/∂e_m ⊙ e_m per modality.
 func GradInput(h Head, e [Modalities][]float64, c int) [Modalities][]float64 {
 	var g [Modalities][]float64
@@ -52,35 +67,104 @@ func GradInput(h Head, e [Modalities][]float64, c int) [Modalities][]float64 {
 // GradFunc evaluates a scalar function and its gradient at x; grad has len(x).
 type GradFunc func(x []float64, grad []float64) (float64, error)
 
+// BatchGradFunc evaluates a scalar function and its gradient at several
+// points at once: values[k] = f(points[k]), grads[k] = ∇f(points[k]).
+type BatchGradFunc func(points, grads [][]float64, values []float64) error
+
+// IGResult is Integrated Gradients of one input with the function's values
+// at both ends of the path.
+type IGResult struct {
+	Attr          []float64 // IG_i
+	FX, FBaseline float64   // f(x) and f(baseline)
+}
+
+// CompletenessError is |Σ IG − (f(x) − f(b))| / max(|f(x) − f(b)|, 1e-6).
+func (r *IGResult) CompletenessError() float64 {
+	sum := 0.0
+	for _, v := range r.Attr {
+		sum += v
+	}
+	d := r.FX - r.FBaseline
+	return math.Abs(sum-d) / math.Max(math.Abs(d), 1e-6)
+}
+
 // IntegratedGradients approximates IG_i = (x_i − b_i)·∫₀¹ ∂f/∂x_i(b + t(x−b)) dt
 // with the midpoint rule over steps points. Completeness holds up to the
 // quadrature error: Σ_i IG_i ≈ f(x) − f(b).
 func IntegratedGradients(f GradFunc, x, baseline []float64, steps int) ([]float64, error) {
+	one := func(points, grads [][]float64, values []float64) (err error) {
+		values[0], err = f(points[0], grads[0])
+		return err
+	}
+	r, err := integrate(one, x, baseline, steps, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	return r.Attr, nil
+}
+
+// IntegratedGradientsBatch is IntegratedGradients with f evaluated on up to
+// batch points per call; the path's points are the steps midpoints, then x
+// and the baseline, whose values are returned as FX and FBaseline.
+func IntegratedGradientsBatch(f BatchGradFunc, x, baseline []float64, steps, batch int) (*IGResult, error) {
+	return integrate(f, x, baseline, steps, batch, true)
+}
+
+func integrate(f BatchGradFunc, x, baseline []float64, steps, batch int, ends bool) (*IGResult, error) {
 	if len(x) != len(baseline) {
 		panic("attribution: x and baseline differ in length")
 	}
 	if steps < 1 {
 		return nil, fmt.Errorf("attribution: IG needs at least 1 step, got %d", steps)
 	}
-	avg := make([]float64, len(x))
-	pt := make([]float64, len(x))
-	grad := make([]float64, len(x))
-	for k := 0; k < steps; k++ {
-		t := (float64(k) + 0.5) / float64(steps)
-		for i := range x {
-			pt[i] = baseline[i] + t*(x[i]-baseline[i])
+	total := steps
+	if ends {
+		total += 2
+	}
+	alpha := func(k int) float64 {
+		switch k {
+		case steps:
+			return 1
+		case steps + 1:
+			return 0
 		}
-		if _, err := f(pt, grad); err != nil {
+		return (float64(k) + 0.5) / float64(steps)
+	}
+	batch = max(1, min(batch, total))
+	points, grads := make([][]float64, batch), make([][]float64, batch)
+	for k := range points {
+		points[k], grads[k] = make([]float64, len(x)), make([]float64, len(x))
+	}
+	values := make([]float64, batch)
+	res := &IGResult{Attr: make([]float64, len(x))}
+	for lo := 0; lo < total; lo += batch {
+		n := min(batch, total-lo)
+		for k := 0; k < n; k++ {
+			a := alpha(lo + k)
+			for i := range x {
+				points[k][i] = baseline[i] + a*(x[i]-baseline[i])
+			}
+		}
+		if err := f(points[:n], grads[:n], values[:n]); err != nil {
 			return nil, err
 		}
-		for i, g := range grad {
-			avg[i] += g
+		for k := 0; k < n; k++ {
+			switch p := lo + k; {
+			case p < steps:
+				for i, g := range grads[k] {
+					res.Attr[i] += g
+				}
+			case p == steps:
+				res.FX = values[k]
+			default:
+				res.FBaseline = values[k]
+			}
 		}
 	}
-	for i := range avg {
-		avg[i] *= (x[i] - baseline[i]) / float64(steps)
+	for i := range res.Attr {
+		res.Attr[i] *= (x[i] - baseline[i]) / float64(steps)
 	}
-	return avg, nil
+	return res, nil
 }
 
 // HeadIG runs Integrated Gradients of f_c on the concatenated embeddings of

@@ -95,17 +95,26 @@ func Summarize(rows []ClipShares, labels []string, method string, norm Norm) Sum
 	return s
 }
 
+// File names of a report folder.
+const (
+	SharesFile  = "shares.csv"
+	SummaryFile = "summary.json"
+)
+
+// sharesHeader is the header of shares.csv.
+var sharesHeader = []string{"clip_id", "label", "predicted", "class", "audio_share", "video_share"}
+
 // WriteReport writes dir/shares.csv (clip_id,label,predicted,class,audio_share,video_share)
 // and dir/summary.json, each through a temporary file renamed into place.
 func WriteReport(dir string, rows []ClipShares, s Summary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("attribution: report dir %s: %w", dir, err)
 	}
-	csvPath := filepath.Join(dir, "shares.csv")
-	s.SharesFile = "shares.csv"
+	csvPath := filepath.Join(dir, SharesFile)
+	s.SharesFile = SharesFile
 	err := atomicfile.WriteFunc(csvPath, func(f io.Writer) error {
 		w := csv.NewWriter(f)
-		_ = w.Write([]string{"clip_id", "label", "predicted", "class", "audio_share", "video_share"})
+		_ = w.Write(sharesHeader)
 		for _, r := range rows {
 			_ = w.Write([]string{r.ClipID, strconv.Itoa(r.Label), strconv.Itoa(r.Predicted), strconv.Itoa(r.Class),
 				strconv.FormatFloat(r.Shares[0], 'g', 8, 64), strconv.FormatFloat(r.Shares[1], 'g', 8, 64)})
@@ -116,9 +125,66 @@ func WriteReport(dir string, rows []ClipShares, s Summary) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFunc(filepath.Join(dir, "summary.json"), func(f io.Writer) error {
+	return atomicfile.WriteFunc(filepath.Join(dir, SummaryFile), func(f io.Writer) error {
 		enc := json.NewEncoder(f)
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
 	})
+}
+
+// ReadShares reads a report folder's shares.csv, as WriteReport wrote it.
+func ReadShares(dir string) ([]ClipShares, error) {
+	path := filepath.Join(dir, SharesFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("attribution: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = len(sharesHeader)
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("attribution: %s: %w", path, err)
+	}
+	for i, h := range sharesHeader {
+		if head[i] != h {
+			return nil, fmt.Errorf("attribution: %s: column %d is %q, want %q", path, i+1, head[i], h)
+		}
+	}
+	var out []ClipShares
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("attribution: %s: %w", path, err)
+		}
+		c := ClipShares{ClipID: rec[0]}
+		ints := []*int{&c.Label, &c.Predicted, &c.Class}
+		for i, p := range ints {
+			if *p, err = strconv.Atoi(rec[1+i]); err != nil {
+				return nil, fmt.Errorf("attribution: %s line %d: %s %q is not an integer", path, line, sharesHeader[1+i], rec[1+i])
+			}
+		}
+		for m := range c.Shares {
+			if c.Shares[m], err = strconv.ParseFloat(rec[4+m], 64); err != nil {
+				return nil, fmt.Errorf("attribution: %s line %d: %s %q is not a number", path, line, sharesHeader[4+m], rec[4+m])
+			}
+		}
+		out = append(out, c)
+	}
+}
+
+// ReadSummary reads a report folder's summary.json.
+func ReadSummary(dir string) (*Summary, error) {
+	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		return nil, fmt.Errorf("attribution: %w", err)
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("attribution: %s: %w", filepath.Join(dir, SummaryFile), err)
+	}
+	return &s, nil
 }

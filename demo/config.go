@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/synth"
@@ -11,7 +13,7 @@ import (
 )
 
 // Modes are the training modes the demo runs by default, in table order.
-var Modes = []string{train.ModeAudio, train.ModeVideo, train.ModeConcat, train.ModeOGMGE, train.ModeAttrReg}
+var Modes = []train.Mode{train.ModeAudio, train.ModeVideo, train.ModeConcat, train.ModeOGMGE, train.ModeAttrReg}
 
 // Config describes a demo run. DefaultConfig and QuickConfig give complete ones; a zero field
 // of a Config built by hand is not filled in (Validate says what is missing).
@@ -31,9 +33,11 @@ type Config struct {
 
 	// Train is the base training configuration of every mode; Shards, Out, Mode, Seed and
 	// Progress are set per run, and ModeEpochs (when set) overrides Epochs for a mode.
-	Train      train.Config   `json:"train"`
-	Modes      []string       `json:"modes"`
-	ModeEpochs map[string]int `json:"mode_epochs,omitempty"`
+	// MethodParams sets a mode's hyperparameters by flag name (as `avbalance train`'s).
+	Train        train.Config                     `json:"train"`
+	Modes        []train.Mode                     `json:"modes"`
+	ModeEpochs   map[train.Mode]int               `json:"mode_epochs,omitempty"`
+	MethodParams map[train.Mode]map[string]string `json:"method_params,omitempty"`
 
 	// Workers bounds the concurrent clip encoders of synth; 0 = one per CPU.
 	Workers int `json:"workers"`
@@ -58,8 +62,6 @@ func DefaultConfig() Config {
 	tc.Optimizer, tc.LR, tc.Momentum, tc.WeightDecay = train.OptSGD, 0.01, 0.9, 1e-4
 	tc.Embed = 64
 	tc.Epochs = 16
-	tc.Lambda = 3
-	tc.Alpha = 0.5
 	tc.Workers = 1
 	sc := synth.Config{Clips: 480, Classes: 6, Seconds: 2, Width: 64, Height: 64, FPS: 8, VideoCodec: "mpeg4"}
 	sc.Cues = synth.DefaultCues()
@@ -71,8 +73,12 @@ func DefaultConfig() Config {
 		Seeds: 3, Seed: 1,
 		Synth:  sc,
 		Preset: "tiny", Frames: 3, Size: 32, Seconds: 1,
-		Train: tc, Modes: append([]string(nil), Modes...),
-		ModeEpochs:     map[string]int{train.ModeAudio: 32, train.ModeVideo: 32},
+		Train: tc, Modes: append([]train.Mode(nil), Modes...),
+		ModeEpochs: map[train.Mode]int{train.ModeAudio: 32, train.ModeVideo: 32},
+		MethodParams: map[train.Mode]map[string]string{
+			train.ModeAttrReg: {"lambda": "3"},
+			train.ModeOGMGE:   {"alpha": "0.5"},
+		},
 		ExtractWorkers: 1, Parallel: 2,
 	}
 }
@@ -102,12 +108,10 @@ func (c *Config) Validate() error {
 	if len(c.Modes) == 0 {
 		bad("modes: give at least one training mode")
 	}
-	seen := map[string]bool{}
+	seen := map[train.Mode]bool{}
 	for _, m := range c.Modes {
-		switch m {
-		case train.ModeAudio, train.ModeVideo, train.ModeConcat, train.ModeOGMGE, train.ModeAttrReg:
-		default:
-			bad("mode %q: use audio, video, concat, ogm-ge or attr-reg", m)
+		if _, err := train.LookupMethod(m); err != nil {
+			bad("%v", err)
 		}
 		if seen[m] {
 			bad("mode %q listed twice", m)
@@ -125,15 +129,13 @@ func (c *Config) Validate() error {
 	if _, err := c.preset(); err != nil {
 		bad("%v", err)
 	}
-	tc := c.Train
-	tc.Shards, tc.Out = "x", "x"
 	for _, m := range c.Modes {
-		tc.Mode = m
-		if e, ok := c.ModeEpochs[m]; ok {
-			tc.Epochs = e
-		} else {
-			tc.Epochs = c.Train.Epochs
+		tc, err := c.trainConfig(m)
+		if err != nil {
+			bad("train %s: %v", m, err)
+			continue
 		}
+		tc.Shards, tc.Out = "x", "x"
 		if err := tc.Validate(); err != nil {
 			bad("train %s: %v", m, err)
 		}
@@ -146,10 +148,42 @@ func (c *Config) preset() (features.Preset, error) {
 	return features.LookupWith(c.Preset, features.Overrides{Frames: c.Frames, Size: c.Size, Seconds: c.Seconds})
 }
 
-// epochs is the number of epochs of mode.
-func (c *Config) epochs(mode string) int {
-	if e, ok := c.ModeEpochs[mode]; ok {
-		return e
+// trainConfig is the training configuration of mode: Train with the mode's
+// epochs and hyperparameters.
+func (c *Config) trainConfig(mode train.Mode) (train.Config, error) {
+	tc := c.Train
+	if err := tc.SetMode(mode); err != nil {
+		return tc, err
 	}
-	return c.Train.Epochs
+	if e, ok := c.ModeEpochs[mode]; ok {
+		tc.Epochs = e
+	}
+	params := c.MethodParams[mode]
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if err := tc.SetParam(k, params[k]); err != nil {
+			return tc, err
+		}
+	}
+	return tc, nil
+}
+
+// paramsText lists the hyperparameters set per mode, e.g. "attr-reg lambda=3; ogm-ge alpha=0.5".
+func (c *Config) paramsText() string {
+	var parts []string
+	for _, m := range c.Modes {
+		var kv []string
+		for k, v := range c.MethodParams[m] {
+			kv = append(kv, k+"="+v)
+		}
+		sort.Strings(kv)
+		if len(kv) > 0 {
+			parts = append(parts, string(m)+" "+strings.Join(kv, " "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }

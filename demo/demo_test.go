@@ -35,7 +35,7 @@ func TestQuickDemo(t *testing.T) {
 	}
 	cells := rep.TableRows()
 	for i, row := range cells {
-		if row[0] != Modes[i] {
+		if row[0] != string(Modes[i]) {
 			t.Errorf("row %d is %q, want %q", i, row[0], Modes[i])
 		}
 		if len(row) != len(TableHeader) {
@@ -58,7 +58,7 @@ func TestQuickDemo(t *testing.T) {
 		}
 	}
 	for i, m := range Modes {
-		if f := strings.Fields(lines[3+i]); len(f) != len(TableHeader) || f[0] != m {
+		if f := strings.Fields(lines[3+i]); len(f) != len(TableHeader) || f[0] != string(m) {
 			t.Errorf("table line %q: want %d fields starting with %s", lines[3+i], len(TableHeader), m)
 		}
 	}
@@ -89,7 +89,7 @@ func TestQuickDemo(t *testing.T) {
 	}
 	want := []string{"accuracy.png", "video-share.png", "video-probe.png", "hist-concat.png", "hist-ogm-ge.png", "hist-attr-reg.png"}
 	for _, m := range Modes {
-		want = append(want, "mode-"+m+".png")
+		want = append(want, "mode-"+string(m)+".png")
 	}
 	for _, name := range want {
 		rel := PlotsDir + "/" + name
@@ -148,7 +148,11 @@ func TestQuickDemo(t *testing.T) {
 	}
 
 	// Progress names every stage and every mode.
-	for _, w := range append([]string{"synth:", "extract:", "report:"}, Modes...) {
+	words := []string{"synth:", "extract:", "report:"}
+	for _, m := range Modes {
+		words = append(words, string(m))
+	}
+	for _, w := range words {
 		if !strings.Contains(progress.String(), w) {
 			t.Errorf("progress lacks %q:\n%s", w, progress.String())
 		}
@@ -169,7 +173,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := q.Validate(); err != nil {
 		t.Errorf("QuickConfig: %v", err)
 	}
-	c.Modes = []string{"audio", "fancy", "audio"}
+	c.Modes = []train.Mode{"audio", "fancy", "audio"}
 	c.Seeds = 0
 	c.Size = -3
 	err := c.Validate()

@@ -56,16 +56,17 @@ func (r *Report) write() error {
 		return p, nil
 	}
 	val := ingest.SplitVal
-	fusion := func(m string) bool { return m != train.ModeAudio && m != train.ModeVideo }
+	fusion := func(m train.Mode) bool { return m != train.ModeAudio && m != train.ModeVideo }
 
 	// All modes on one figure: validation accuracy, video share, video probe accuracy.
 	var acc, share, probe []series
-	for i, mode := range r.Config.Modes {
+	for i, m := range r.Config.Modes {
+		mode := string(m)
 		acc = append(acc, series{mode, r.curve(i, val, func(m train.Metrics) float64 { return m.Accuracy })})
-		if fusion(mode) {
+		if fusion(m) {
 			share = append(share, series{mode, r.curve(i, val, func(m train.Metrics) float64 { return m.VideoShare })})
 			probe = append(probe, series{mode + " (video probe)", r.curve(i, val, func(m train.Metrics) float64 { return m.ProbeVideo })})
-		} else if mode == train.ModeVideo {
+		} else if m == train.ModeVideo {
 			probe = append(probe, series{"video-only model", r.curve(i, val, func(m train.Metrics) float64 { return m.Accuracy })})
 		}
 	}
@@ -98,12 +99,13 @@ func (r *Report) write() error {
 	}
 
 	// One figure per mode: train/val accuracy, shares and probes.
-	for i, mode := range r.Config.Modes {
+	for i, m := range r.Config.Modes {
+		mode := string(m)
 		ss := []series{
 			{"train acc", r.curve(i, ingest.SplitTrain, func(m train.Metrics) float64 { return m.Accuracy })},
 			{"val acc", r.curve(i, val, func(m train.Metrics) float64 { return m.Accuracy })},
 		}
-		if fusion(mode) {
+		if fusion(m) {
 			ss = append(ss,
 				series{"val audio share", r.curve(i, val, func(m train.Metrics) float64 { return m.AudioShare })},
 				series{"val video share", r.curve(i, val, func(m train.Metrics) float64 { return m.VideoShare })},
@@ -120,8 +122,9 @@ func (r *Report) write() error {
 	}
 
 	// Share histograms of the fusion modes (test clips of every seed).
-	for i, mode := range r.Config.Modes {
-		if !fusion(mode) {
+	for i, m := range r.Config.Modes {
+		mode := string(m)
+		if !fusion(m) {
 			continue
 		}
 		var vs plotter.Values
@@ -181,7 +184,9 @@ func (r *Report) curve(i int, split string, f func(train.Metrics) float64) plott
 func (r *Report) maxEpochs() int {
 	m := 1
 	for _, mode := range r.Config.Modes {
-		m = max(m, r.Config.epochs(mode))
+		if tc, err := r.Config.trainConfig(mode); err == nil {
+			m = max(m, tc.Epochs)
+		}
 	}
 	return m
 }
@@ -228,9 +233,9 @@ func (r *Report) writeHTML() error {
 				sc.Cues.CueContrast, sc.Cues.StripePeriod, sc.Cues.PairSpread*90/float64(sc.Pairs()), sc.Cues.VideoNoise, sc.Cues.Distractors),
 			fmt.Sprintf("features: preset %s — %d×%d %s, %d frames of %d×%d", preset.Name, preset.NMels, preset.TimeFrames,
 				preset.Feature, preset.Frames, preset.Width, preset.Height),
-			fmt.Sprintf("training: %s encoders (embedding %d), %s head, %s lr %g, batch %d, %d epochs; attr-reg λ %g target audio %.2f / video %.2f (%s class, %s); ogm-ge α %g",
-				tc.Model, tc.Embed, tc.Head, tc.Optimizer, tc.LR, tc.Batch, tc.Epochs, tc.Lambda, tc.Target[0], tc.Target[1],
-				tc.AttrClass, tc.AttrNorm, tc.Alpha),
+			fmt.Sprintf("training: %s encoders (embedding %d), %s head, %s lr %g, batch %d, %d epochs; target shares audio %.2f / video %.2f (%s class, %s); %s",
+				tc.Model, tc.Embed, tc.Head, tc.Optimizer, tc.LR, tc.Batch, tc.Epochs, tc.Target[0], tc.Target[1],
+				tc.AttrClass, tc.AttrNorm, r.Config.paramsText()),
 			fmt.Sprintf("time: %.0f s wall, %.0f CPU-s (this process)", r.Elapsed, r.CPU),
 		},
 	}

@@ -1,10 +1,7 @@
 package demo
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/avbalance/avbalance/attribution"
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/pipeline"
@@ -56,7 +54,7 @@ type ExtractCounts struct {
 // ModeResult is one training run: test metrics of its best (validation) epoch, the per-epoch
 // history and, for fusion modes, the per-clip test shares.
 type ModeResult struct {
-	Mode       string          `json:"mode"`
+	Mode       train.Mode      `json:"mode"`
 	RunDir     string          `json:"run_dir"`
 	BestEpoch  int             `json:"best_epoch"`
 	Test       train.Metrics   `json:"test"`
@@ -75,14 +73,14 @@ type Stat struct {
 
 // Row is one mode's line of the table.
 type Row struct {
-	Mode       string `json:"mode"`
-	Accuracy   Stat   `json:"accuracy"`
-	MAP        Stat   `json:"map"`
-	AudioShare Stat   `json:"audio_share"`
-	VideoShare Stat   `json:"video_share"`
-	ProbeAudio Stat   `json:"probe_audio_acc"`
-	ProbeVideo Stat   `json:"probe_video_acc"`
-	Seconds    Stat   `json:"seconds"`
+	Mode       train.Mode `json:"mode"`
+	Accuracy   Stat       `json:"accuracy"`
+	MAP        Stat       `json:"map"`
+	AudioShare Stat       `json:"audio_share"`
+	VideoShare Stat       `json:"video_share"`
+	ProbeAudio Stat       `json:"probe_audio_acc"`
+	ProbeVideo Stat       `json:"probe_video_acc"`
+	Seconds    Stat       `json:"seconds"`
 }
 
 // Run generates Config.Seeds audio-visual sets, extracts them, trains every mode on each and
@@ -236,11 +234,14 @@ func runSeed(ctx context.Context, cfg *Config, seed int64) (*SeedResult, error) 
 	return sr, nil
 }
 
-func runMode(ctx context.Context, cfg *Config, seed int64, dir, mode string, src *train.ShardSource) (*ModeResult, error) {
-	tc := cfg.Train
+func runMode(ctx context.Context, cfg *Config, seed int64, dir string, mode train.Mode, src *train.ShardSource) (*ModeResult, error) {
+	tc, err := cfg.trainConfig(mode)
+	if err != nil {
+		return nil, err
+	}
 	tc.Shards = filepath.Join(dir, "shards")
-	tc.Out = filepath.Join(dir, "runs", mode)
-	tc.Mode, tc.Seed, tc.Epochs, tc.Resume = mode, uint64(seed), cfg.epochs(mode), false
+	tc.Out = filepath.Join(dir, "runs", string(mode))
+	tc.Seed, tc.Resume = uint64(seed), false
 	tc.Progress = nil
 	if cfg.Verbose && cfg.Progress != nil {
 		tc.Progress = &prefixWriter{w: cfg.Progress, prefix: fmt.Sprintf("demo: seed %d: %s: ", seed, mode)}
@@ -255,7 +256,7 @@ func runMode(ctx context.Context, cfg *Config, seed int64, dir, mode string, src
 	if res.Test != nil {
 		mr.Test = *res.Test
 	}
-	if mr.History, err = readMetrics(filepath.Join(tc.Out, train.MetricsFile)); err != nil {
+	if mr.History, err = train.ReadMetrics(tc.Out); err != nil {
 		return nil, err
 	}
 	if mode != train.ModeAudio && mode != train.ModeVideo {
@@ -264,9 +265,13 @@ func runMode(ctx context.Context, cfg *Config, seed int64, dir, mode string, src
 			Norm: tc.AttrNorm, Class: tc.AttrClass}, src); err != nil {
 			return nil, fmt.Errorf("demo: seed %d: attribute %s: %w", seed, mode, err)
 		}
-		mr.SharesCSV = filepath.Join(ad, "shares.csv")
-		if mr.ClipShares, err = readShares(mr.SharesCSV); err != nil {
+		mr.SharesCSV = filepath.Join(ad, attribution.SharesFile)
+		shares, err := attribution.ReadShares(ad)
+		if err != nil {
 			return nil, err
+		}
+		for _, cs := range shares {
+			mr.ClipShares = append(mr.ClipShares, cs.Shares)
 		}
 	}
 	cfg.logf("seed %d: train %-8s done in %5.1fs: test acc %.3f mAP %.3f shares audio %.2f video %.2f, probe video %.3f (best epoch %d)\n",
@@ -289,41 +294,9 @@ func countShards(dir string) (ExtractCounts, error) {
 		ec.ShardRows += r.NumRows()
 		r.Close()
 	}
-	f, err := os.Open(filepath.Join(dir, shard.FailuresFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return ec, nil
-	}
-	if err != nil {
-		return ec, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if len(sc.Bytes()) > 0 {
-			ec.Failures++
-		}
-	}
-	return ec, sc.Err()
-}
-
-// readMetrics reads a run's metrics.jsonl.
-func readMetrics(path string) ([]train.Metrics, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	defer f.Close()
-	var out []train.Metrics
-	dec := json.NewDecoder(f)
-	for {
-		var m train.Metrics
-		if err := dec.Decode(&m); err == io.EOF {
-			return out, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("demo: %s: %w", path, err)
-		}
-		out = append(out, m)
-	}
+	fails, err := shard.ReadFailures(dir)
+	ec.Failures = len(fails)
+	return ec, err
 }
 
 // prefixWriter prefixes every line written to w.

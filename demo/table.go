@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -58,7 +57,7 @@ func (r *Report) aggregate() {
 }
 
 // Row returns the row of mode (nil when the mode did not run).
-func (r *Report) Row(mode string) *Row {
+func (r *Report) Row(mode train.Mode) *Row {
 	for i := range r.Rows {
 		if r.Rows[i].Mode == mode {
 			return &r.Rows[i]
@@ -109,7 +108,7 @@ var TableHeader = []string{"mode", "test acc", "mAP", "audio share", "video shar
 func (r *Report) TableRows() [][]string {
 	var out [][]string
 	for _, row := range r.Rows {
-		out = append(out, []string{row.Mode, row.Accuracy.fmt(3), row.MAP.fmt(3), row.AudioShare.fmt(2),
+		out = append(out, []string{string(row.Mode), row.Accuracy.fmt(3), row.MAP.fmt(3), row.AudioShare.fmt(2),
 			row.VideoShare.fmt(2), row.ProbeAudio.fmt(3), row.ProbeVideo.fmt(3), row.Seconds.fmt(1)})
 	}
 	return out
@@ -156,38 +155,6 @@ func (r *Report) Table() string {
 		fmt.Fprintf(&b, "[%s] %s: %s\n", mark, c.Name, c.Detail)
 	}
 	return b.String()
-}
-
-// readShares reads the audio and video shares of a shares.csv.
-func readShares(path string) ([][2]float64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) == 0 {
-		return nil, fmt.Errorf("demo: %s: %v", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	ai, ok1 := col["audio_share"]
-	vi, ok2 := col["video_share"]
-	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("demo: %s: no audio_share/video_share columns", path)
-	}
-	out := make([][2]float64, 0, len(recs)-1)
-	for _, rec := range recs[1:] {
-		a, err1 := strconv.ParseFloat(rec[ai], 64)
-		v, err2 := strconv.ParseFloat(rec[vi], 64)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("demo: %s: bad share in %v", path, rec)
-		}
-		out = append(out, [2]float64{a, v})
-	}
-	return out, nil
 }
 
 func (r *Report) writeJSON() error {

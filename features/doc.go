@@ -33,42 +33,26 @@
 // per frame). A real frame of even n_fft is packed into n/2 complex samples, transformed, and
 // split into the n/2+1 bins; the window multiply happens in the packing, the zero padding
 // (Kaldi's 400 samples in 512) in the same pass; odd n_fft runs the complex plan of n.
-// DESIGN.md chose gonum's dsp/fourier over go-dsp; gonum is now the reference our FFT is
-// tested against (fft_test.go: n = 1…4096, odd, prime and mixed sizes, every pass kernel
-// first and later in the pass order, to 1e-9 of the largest bin; measured ≤ 8e-16 at 256,
-// 400 and 512; at large primes the difference is gonum's: against a direct DFT ours is within
-// 2e-15 at n = 1009, fourier.FFT 1e-11), and BenchmarkRealFFT keeps gonum as the yardstick. Process CPU time per real FFT on the 2-core
-// development machine (heavily shared during the measurement, so all figures run high):
-//
-//	n_fft  ours     gonum fourier.FFT  gonum radix-4/2 on n/2 packed (no split)
-//	256    0.79 µs  3.9 µs             1.25 µs
-//	400    1.6 µs   6.7–7.1 µs         —  (fourier.FFT was the extractor's path)
-//	512    1.6 µs   10–12 µs           2.3–2.8 µs (the extractor's former 512 path)
-//
-// Ours is also faster than fourier.FFT for sizes with primes 7–101 and odd sizes (e.g. 441,
-// 1001, 1009: 6.6, 21, 484 µs vs 12, 39, 889 µs), so there is one path for every n_fft.
-// Everything runs in float64 — converting the clip once costs under 1% — and the result is
-// rounded to float32. Mel filterbanks are stored sparsely (each band touches a contiguous
-// run of bins), so a band costs its width, not NFFT/2+1 multiply-adds. Logs use logTo
-// (log.go), a table-driven ln without division or call, within 1e-15·max(1,|ln x|) of
-// math.Log, in about 40% of its time.
+// gonum's dsp/fourier is the reference our FFT is tested against (fft_test.go: n = 1…4096,
+// odd, prime and mixed sizes, every pass kernel first and later in the pass order, to 1e-9 of
+// the largest bin), and BenchmarkRealFFT keeps it as the yardstick (measured figures:
+// bench/NOTES.md). Everything runs in float64 — converting the clip once costs under 1% — and
+// the result is rounded to float32. Mel filterbanks are stored sparsely (each band touches a
+// contiguous run of bins), so a band costs its width, not NFFT/2+1 multiply-adds. Logs use
+// logTo (log.go), a table-driven ln without division or call, within 1e-15·max(1,|ln x|) of
+// math.Log.
 //
 // Agreement with the reference libraries is tested (reference_test.go) on the fixture in
 // testdata, whose outputs testdata/reference.py computes with torchaudio 0.13 (MelSpectrogram,
 // kaldi.fbank, melscale_fbanks), scipy (spectrogram, tukey window) and a numpy replica of
 // librosa.stft (librosa itself is not installed). Tolerances: every preset's output within
 // 1e-3 absolute (all outputs are logs or normalised logs, so linear values agree to about
-// 0.1%; measured: ≤ 7e-5), windows within 1e-12, mel filterbanks within 1e-5 of their peak.
+// 0.1%), windows within 1e-12, mel filterbanks within 1e-5 of their peak.
 //
 // # Performance
 //
 // An Extractor is built once per worker; Audio allocates only the slice it returns.
 // BenchmarkLogMel10s and bench_torchaudio.py measure the same 10 s log-mel in Go and torch
-// (both also report CPU time, steadier than wall time on a shared machine). Back to back on
-// the 2-core development machine (load average 15–20 at the time, which inflates both), in
-// two runs: Go 3.3–3.7 ms CPU per clip against torchaudio's 4.4–4.9 ms single-thread; with
-// gonum's FFTs and math.Log the Go figure was 9.7–10.6 ms in the same runs (10.8 ms vs
-// torch's 3.7–4.0 ms on a quieter machine). Per frame, the 400-point FFT is
-// now about half of the time; the mel sums, logs, fitting and the [freq][time] transpose
-// make up the rest.
+// (both also report CPU time, steadier than wall time on a shared machine); bench/NOTES.md has
+// the figures.
 package features

@@ -2,29 +2,31 @@ package features_test
 
 import (
 	"fmt"
-	"math"
+	"log"
 
 	"github.com/avbalance/avbalance/features"
 )
 
-func Example() {
-	p, err := features.Lookup("tiny")
+// A named preset, as `avbalance extract --preset` looks it up, and the shapes
+// of the features it writes.
+func ExampleLookup() {
+	p, err := features.Lookup("ogmge-cremad")
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	p = p.WithSeconds(2) // a CLI override: 2 s windows instead of 1 s
-	if err := p.Validate(); err != nil {
-		panic(err)
-	}
-	e := features.NewExtractor(p)  // once per worker
-	clip := make([]float32, 12000) // 0.75 s of a 440 Hz tone: tiled to 2 s
-	for i := range clip {
-		clip[i] = float32(0.5 * math.Sin(2*math.Pi*440*float64(i)/16000))
-	}
-	feat, err := e.Audio(clip, 0)
+	fmt.Println(p.Feature, p.SampleRate, "Hz")
+	fmt.Println("audio", p.AudioShape(), "frames", p.FrameShape())
+	// Output:
+	// logstft 22050 Hz
+	// audio [257 188] frames [1 224 224 3]
+}
+
+// A preset with `--frames`, `--size` and `--seconds` overrides applied.
+func ExampleLookupWith() {
+	p, err := features.LookupWith("tiny", features.Overrides{Frames: 2, Size: 16})
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	fmt.Println(p.AudioShape(), len(feat), p.FrameShape())
-	// Output: [40 200] 8000 [3 32 32 3]
+	fmt.Println("audio", p.AudioShape(), "frames", p.FrameShape())
+	// Output: audio [40 100] frames [2 16 16 3]
 }

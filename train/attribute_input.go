@@ -10,38 +10,6 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
-// MethodIGInput is AttributeConfig.Method for Integrated Gradients on the
-// raw inputs (the spectrogram and the normalised frames the network sees),
-// first order only, through the whole network: f_c is the chosen class's
-// logit, the path runs from the baseline to the clip with both modalities
-// interpolated together (midpoint rule, Steps points), and a modality's
-// share pools its input-level attributions (L2 or L1) as for the other
-// methods. Baselines live in the network's input space: "zero" is an
-// all-zero spectrogram and frames of the ImageNet mean colour (zero after
-// normalisation), "mean" the split's mean input. Completeness (Σ
-// attributions ≈ f_c(x) − f_c(baseline)) holds up to the quadrature error,
-// which on these piecewise-linear networks falls to ~1% at 256 steps (see
-// TestInputIGCompleteness); the report's summary.json gives the worst
-// relative error over the clips as completeness_max_rel_error. The graph is
-// built once with the gradient and re-run for every 8 path points (calling
-// Grad again on one graph gives wrong results).
-const MethodIGInput = "ig-input"
-
-// InputAttribution is Integrated Gradients of one clip on the raw inputs.
-type InputAttribution struct {
-	Audio  []float64 // [F·T], nil for a video-only model
-	Frames []float64 // [N·3·H·W] (the normalised frames' layout), nil for audio-only
-	// FX and FBaseline are f_c at the clip and at the baseline; Sum is the
-	// sum of all attributions, ≈ FX − FBaseline.
-	FX, FBaseline, Sum float64
-}
-
-// CompletenessError is |Sum − (FX − FBaseline)| / max(|FX − FBaseline|, 1e-6).
-func (a *InputAttribution) CompletenessError() float64 {
-	d := a.FX - a.FBaseline
-	return math.Abs(a.Sum-d) / math.Max(math.Abs(d), 1e-6)
-}
-
 // inputIG is a graph built once, with the gradient of Σ_rows f_c(row) with
 // respect to the inputs, and run again for every chunk of path points. Its
 // rows are independent (batch norms use their running statistics), so row
@@ -66,7 +34,7 @@ func newInputIG(m *model, rows int) (ig *inputIG, err error) {
 	n := &net{m: m, g: G.NewGraph(), batch: rows, bnOps: map[string]*G.BatchNormOp{}, inputGrads: true, noParamGrads: true}
 	b := &builder{n: n}
 	b.encoders()
-	logits, _ := b.head(n.emb)
+	logits := b.head(n.emb)
 	n.logits = logits
 	ig = &inputIG{n: n}
 	ig.sel = G.NewMatrix(n.g, s.dt, G.WithShape(rows, s.classes), G.WithName("class"))
@@ -131,90 +99,57 @@ func (ig *inputIG) run(audio, frames []float64, c int) (logits []float64, grads 
 }
 
 // clip runs Integrated Gradients of class c for one clip: x and base hold
-// the audio [F·T] and frames [N·3·H·W] inputs of the clip and the baseline.
-func (ig *inputIG) clip(x, base [2][]float64, c, steps int) (*InputAttribution, error) {
-	if steps < 1 {
-		return nil, fmt.Errorf("train: IG needs at least 1 step, got %d", steps)
-	}
+// the audio [F·T] and frames [N·3·H·W] inputs of the clip and the baseline,
+// and the attributions come back split the same way.
+func (ig *inputIG) clip(x, base [2][]float64, c, steps int) ([2][]float64, *attribution.IGResult, error) {
 	n := ig.n
-	rows := n.batch
+	rows, k := n.batch, n.m.spec.classes
 	var size [2]int
 	for m, in := range []*G.Node{n.audio, n.frames} {
 		if in != nil {
 			size[m] = in.Shape().TotalSize() / rows
 			if len(x[m]) != size[m] || len(base[m]) != size[m] {
-				return nil, fmt.Errorf("train: IG input %d has %d values (baseline %d), want %d", m, len(x[m]), len(base[m]), size[m])
+				return [2][]float64{}, nil, fmt.Errorf("train: IG input %d has %d values (baseline %d), want %d", m, len(x[m]), len(base[m]), size[m])
 			}
 		}
 	}
-	// Path points: steps midpoints, then the clip and the baseline.
-	total := steps + 2
-	alpha := func(p int) float64 {
-		switch p {
-		case steps:
-			return 1
-		case steps + 1:
-			return 0
-		}
-		return (float64(p) + 0.5) / float64(steps)
-	}
-	var sum [2][]float64
-	var in [2][]float64
-	for m := range size {
-		sum[m] = make([]float64, size[m])
-		in[m] = make([]float64, rows*size[m])
-	}
-	res := &InputAttribution{}
-	k := n.m.spec.classes
-	for lo := 0; lo < total; lo += rows {
+	in := [2][]float64{make([]float64, rows*size[0]), make([]float64, rows*size[1])}
+	f := func(points, grads [][]float64, values []float64) error {
 		for r := 0; r < rows; r++ {
-			a := alpha(min(lo+r, total-1)) // padding rows repeat the last point
-			for m := range size {
-				row := in[m][r*size[m] : (r+1)*size[m]]
-				for i := range row {
-					row[i] = base[m][i] + a*(x[m][i]-base[m][i])
-				}
-			}
+			p := points[min(r, len(points)-1)] // padding rows repeat the last point
+			copy(in[0][r*size[0]:], p[:size[0]])
+			copy(in[1][r*size[1]:], p[size[0]:])
 		}
-		logits, grads, err := ig.run(in[0], in[1], c)
+		logits, g, err := ig.run(in[0], in[1], c)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for r := 0; r < rows && lo+r < total; r++ {
-			switch p := lo + r; {
-			case p < steps:
-				for m := range size {
-					g := grads[m][r*size[m] : (r+1)*size[m]]
-					for i, v := range g {
-						sum[m][i] += v
-					}
-				}
-			case p == steps:
-				res.FX = logits[r*k+c]
-			default:
-				res.FBaseline = logits[r*k+c]
-			}
+		for r := range points {
+			values[r] = logits[r*k+c]
+			copy(grads[r][:size[0]], g[0][r*size[0]:])
+			copy(grads[r][size[0]:], g[1][r*size[1]:])
 		}
+		return nil
 	}
-	for m := range size {
-		for i := range sum[m] {
-			sum[m][i] *= (x[m][i] - base[m][i]) / float64(steps)
-			res.Sum += sum[m][i]
-		}
+	join := func(v [2][]float64) []float64 { return append(append([]float64(nil), v[0]...), v[1]...) }
+	res, err := attribution.IntegratedGradientsBatch(f, join(x), join(base), steps, rows)
+	if err != nil {
+		return [2][]float64{}, nil, err
 	}
+	var a [2][]float64
 	if size[0] > 0 {
-		res.Audio = sum[0]
+		a[0] = res.Attr[:size[0]]
 	}
 	if size[1] > 0 {
-		res.Frames = sum[1]
+		a[1] = res.Attr[size[0]:]
 	}
-	return res, nil
+	return a, res, nil
 }
 
 // igRows is how many path points one run of the input-gradient graph takes.
 const igRows = 8
 
-// attributeInputs is AttributeSource for MethodIGInput.
+// attributeInputs is AttributeSource for AttrIGInput.
 func attributeInputs(ctx context.Context, ac AttributeConfig, t *trainer, rows []int, norm attribution.Norm) ([]attribution.ClipShares, float64, error) {
 	s := t.m.spec
 	ig, err := newInputIG(t.m, min(igRows, ac.Steps+2))
@@ -232,7 +167,7 @@ func attributeInputs(ctx context.Context, ac AttributeConfig, t *trainer, rows [
 	for m := range base {
 		base[m] = make([]float64, size[m])
 	}
-	if ac.Baseline == "mean" {
+	if ac.Baseline == BaselineMean {
 		// The mean input of the split, element by element.
 		count := 0
 		if err := t.eachBatch(ctx, rows, func(b *batch) error {
@@ -280,39 +215,16 @@ func attributeInputs(ctx context.Context, ac AttributeConfig, t *trainer, rows [
 					x[m][j] = float64(d[i*size[m]+j])
 				}
 			}
-			a, err := ig.clip(x, base, cls, ac.Steps)
+			a, res, err := ig.clip(x, base, cls, ac.Steps)
 			if err != nil {
 				return fmt.Errorf("train: attribute %s: %w", b.ids[i], err)
 			}
-			worst = math.Max(worst, a.CompletenessError())
-			pooled := attribution.Pool([2][]float64{a.Audio, a.Frames}, norm)
+			worst = math.Max(worst, res.CompletenessError())
+			pooled := attribution.Pool(a, norm)
 			out = append(out, attribution.ClipShares{ClipID: b.ids[i], Label: b.labels[i], Predicted: pred, Class: cls,
 				Shares: attribution.Shares(pooled)})
 		}
 		return ctx.Err()
 	})
 	return out, worst, err
-}
-
-// eachBatch streams rows through the loader and calls f for every batch.
-func (t *trainer) eachBatch(ctx context.Context, rows []int, f func(*batch) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	ch := t.ld.stream(ctx, rows)
-	defer func() {
-		cancel()
-		for b := range ch {
-			t.ld.release(b)
-		}
-	}()
-	for b := range ch {
-		err := b.err
-		if err == nil {
-			err = f(b)
-		}
-		t.ld.release(b)
-		if err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
 }

@@ -12,10 +12,10 @@ import (
 // its random initial weights.
 func igModel(t *testing.T) *model {
 	t.Helper()
-	s := gcSpec(gradCase{head: HeadConcat}, false)
-	s.mode, s.lambda = ModeConcat, 0
+	s := gcSpec(gradCase{head: HeadConcat})
+	s.mode = ModeConcat
 	m := newModel(s, 1)
-	if _, err := buildNet(m, 1, false); err != nil { // creates the parameters
+	if _, err := buildNet(m, 1, nil, netOptions{}); err != nil { // creates the parameters
 		t.Fatal(err)
 	}
 	return m
@@ -103,16 +103,16 @@ func TestInputIGCompleteness(t *testing.T) {
 		c := clip % gcClasses
 		var errs []float64
 		for _, steps := range []int{16, 64, 256} {
-			a, err := ig.clip(x, zero, c, steps)
+			a, res, err := ig.clip(x, zero, c, steps)
 			if err != nil {
 				t.Fatal(err)
 			}
-			errs = append(errs, a.CompletenessError())
-			if len(a.Audio) != len(x[0]) || len(a.Frames) != len(x[1]) {
-				t.Fatalf("attribution sizes %d %d", len(a.Audio), len(a.Frames))
+			errs = append(errs, res.CompletenessError())
+			if len(a[0]) != len(x[0]) || len(a[1]) != len(x[1]) {
+				t.Fatalf("attribution sizes %d %d", len(a[0]), len(a[1]))
 			}
-			t.Logf("clip %d class %d steps %d: Σ IG %.6f, f(x) − f(0) %.6f, rel. error %.2g",
-				clip, c, steps, a.Sum, a.FX-a.FBaseline, a.CompletenessError())
+			t.Logf("clip %d class %d steps %d: f(x) − f(0) %.6f, rel. error %.2g",
+				clip, c, steps, res.FX-res.FBaseline, res.CompletenessError())
 		}
 		if errs[2] > 0.01 {
 			t.Errorf("clip %d: completeness errors %.3g at 16, 64 and 256 steps; want < 1%% at 256", clip, errs)
@@ -127,10 +127,10 @@ func TestAttributeIGInput(t *testing.T) {
 	if _, err := RunSource(context.Background(), tinyConfig(dir, ModeConcat), src); err != nil {
 		t.Fatal(err)
 	}
-	for _, base := range []string{"zero", "mean"} {
-		out := filepath.Join(dir, "attr-ig-input-"+base)
+	for _, base := range []Baseline{BaselineZero, BaselineMean} {
+		out := filepath.Join(dir, "attr-ig-input-"+string(base))
 		s, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: out,
-			Method: MethodIGInput, Steps: 256, Baseline: base}, src)
+			Method: AttrIGInput, Steps: 256, Baseline: base}, src)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,15 +22,22 @@ func benchShapes() (audio, frames []int) {
 
 // benchStep times one training step (forward, backward, SGD) of the small
 // model at batch 32.
-func benchStep(b *testing.B, mode string) {
+func benchStep(b *testing.B, mode Mode) {
 	as, fs := benchShapes()
 	const batch, classes = 32, 6
-	c := DefaultConfig()
-	c.Mode = mode
-	s := specFromConfig(&c, classes, as, fs)
+	c, err := NewConfig(mode)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, _ := LookupMethod(mode)
+	meth, err := info.New(&c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := specFromConfig(&c, info.Uses, classes, as, fs)
 	s.dt = tensor.Float32
 	m := newModel(s, 1)
-	n, err := buildNet(m, batch, true)
+	n, err := buildNet(m, batch, meth, netOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

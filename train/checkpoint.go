@@ -19,7 +19,7 @@ type checkpoint struct {
 	OptSteps  int
 	OptFirst  [][]float32
 	OptSecond [][]float32
-	RNG       []byte // GE noise generator state
+	Method    []byte // the method's state (Method.State)
 	BestEpoch int    // -1 before the first validation
 	BestScore float64
 }
@@ -46,7 +46,7 @@ func (t *trainer) snapshot(epoch int) (*checkpoint, error) {
 		ck.BN = append(ck.BN, savedBN{Name: name, Mean: mean.Data().([]float32), Var: vr.Data().([]float32)})
 	}
 	var err error
-	if ck.RNG, err = t.noiseSrc.MarshalBinary(); err != nil {
+	if ck.Method, err = t.method.State(); err != nil {
 		return nil, err
 	}
 	return ck, nil

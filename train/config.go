@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,98 +12,104 @@ import (
 	"strings"
 
 	"github.com/avbalance/avbalance/attribution"
-
 	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
-// Training modes.
+// Model names the encoder architecture of each modality.
+type Model string
+
+// Encoder architectures.
 const (
-	ModeAudio   = "audio"
-	ModeVideo   = "video"
-	ModeConcat  = "concat"
-	ModeOGMGE   = "ogm-ge"
-	ModeAttrReg = "attr-reg"
+	ModelSmall    Model = "small"    // four 3×3 stride-2 convolutions with ReLU, global average pooling
+	ModelResNet18 Model = "resnet18" // torchvision's ResNet-18 trunk, embedding 512
 )
 
-// Model sizes.
-const (
-	ModelSmall    = "small"
-	ModelResNet18 = "resnet18"
-)
+// Head names the fusion head.
+type Head string
 
 // Fusion heads.
 const (
-	HeadConcat = "concat" // concat + linear
-	HeadSum    = "sum"    // per-modality linear, summed
-	HeadMLP    = "mlp"    // concat + one hidden ReLU layer of Embed units
+	HeadConcat Head = "concat" // concat + linear
+	HeadSum    Head = "sum"    // per-modality linear, summed
+	HeadMLP    Head = "mlp"    // concat + one hidden ReLU layer of Embed units
 )
+
+// Optimizer names the optimizer.
+type Optimizer string
 
 // Optimizers.
 const (
-	OptSGD  = "sgd" // SGD with momentum (PyTorch convention)
-	OptAdam = "adam"
+	OptSGD  Optimizer = "sgd" // SGD with momentum (PyTorch convention)
+	OptAdam Optimizer = "adam"
 )
 
-// Attribution classes for attr-reg.
+// AttrClass says which class's logit the shares attribute.
+type AttrClass string
+
+// Attribution classes.
 const (
-	ClassTrue      = "true"
-	ClassPredicted = "predicted"
+	ClassTrue      AttrClass = "true"      // the clip's label
+	ClassPredicted AttrClass = "predicted" // the model's top class
 )
 
-// Config is everything a training run needs. DefaultConfig gives working
-// values for every field except Shards and Out.
-type Config struct {
-	Shards string `json:"shards"` // extraction output folder (index.json + *.arrow)
-	Out    string `json:"out"`    // run directory
-	Mode   string `json:"mode"`   // audio, video, concat, ogm-ge, attr-reg
-	Model  string `json:"model"`  // small, resnet18
-	Head   string `json:"head"`   // concat, sum, mlp (fusion modes)
-	Embed  int    `json:"embed"`  // embedding size per modality (resnet18: 512)
-
-	Epochs      int     `json:"epochs"`
-	Batch       int     `json:"batch"`
-	LR          float64 `json:"lr"`
-	Optimizer   string  `json:"optimizer"` // sgd, adam
-	Momentum    float64 `json:"momentum"`
-	WeightDecay float64 `json:"weight_decay"`
-	Seed        uint64  `json:"seed"`
-
-	// attr-reg
-	Lambda            float64    `json:"lambda"`
-	Target            [2]float64 `json:"target"`     // audio, video target shares
-	AttrClass         string     `json:"attr_class"` // true, predicted
-	AttrNorm          string     `json:"attr_norm"`  // l2, l1
-	PenaltyToEncoders bool       `json:"penalty_to_encoders"`
-
-	// ogm-ge
-	Alpha    float64 `json:"alpha"`
-	GENoise  bool    `json:"ge_noise"`
-	OGMStart int     `json:"ogm_start"` // first epoch (0-based) with modulation
-	OGMEnd   int     `json:"ogm_end"`   // last epoch with modulation; <0: all
-
-	Workers int  `json:"workers"` // loader goroutines filling batches
-	Resume  bool `json:"-"`
-	// MaxSteps stops each epoch after this many optimizer steps (0: no limit);
-	// for smoke tests and benchmarks.
-	MaxSteps int       `json:"max_steps,omitempty"`
-	Progress io.Writer `json:"-"`
-}
-
-// DefaultConfig returns the defaults: concat mode, small model, concat head,
-// embedding 128, 10 epochs, batch 32, SGD lr 1e-3 momentum 0.9 weight decay
-// 1e-4 (OGM-GE's recipe), λ 1, balanced targets, true class, L2, α 0.1.
-func DefaultConfig() Config {
-	return Config{
-		Mode: ModeConcat, Model: ModelSmall, Head: HeadConcat, Embed: 128,
-		Epochs: 10, Batch: 32, LR: 1e-3, Optimizer: OptSGD, Momentum: 0.9, WeightDecay: 1e-4,
-		Seed: 1, Lambda: 1, Target: [2]float64{0.5, 0.5}, AttrClass: ClassTrue, AttrNorm: "l2",
-		Alpha: 0.1, GENoise: true, OGMEnd: -1, Workers: 2,
+// parseEnum returns the value of values whose name is s.
+func parseEnum[T ~string](kind, s string, values ...T) (T, error) {
+	names := make([]string, len(values))
+	for i, v := range values {
+		if string(v) == s {
+			return v, nil
+		}
+		names[i] = string(v)
 	}
+	var zero T
+	return zero, fmt.Errorf("%s %q: use %s", kind, s, orList(names))
 }
 
-// ParseTarget parses "audio=0.5,video=0.5" into target shares.
-func ParseTarget(s string) ([2]float64, error) {
-	var t [2]float64
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// ParseModel maps "small" or "resnet18" to a Model.
+func ParseModel(s string) (Model, error) { return parseEnum("model", s, ModelSmall, ModelResNet18) }
+
+// ParseHead maps "concat", "sum" or "mlp" to a Head.
+func ParseHead(s string) (Head, error) { return parseEnum("head", s, HeadConcat, HeadSum, HeadMLP) }
+
+// ParseOptimizer maps "sgd" or "adam" to an Optimizer.
+func ParseOptimizer(s string) (Optimizer, error) { return parseEnum("optimizer", s, OptSGD, OptAdam) }
+
+// ParseAttrClass maps "true" or "predicted" to an AttrClass.
+func ParseAttrClass(s string) (AttrClass, error) {
+	return parseEnum("attr class", s, ClassTrue, ClassPredicted)
+}
+
+func (m Model) String() string     { return string(m) }
+func (h Head) String() string      { return string(h) }
+func (o Optimizer) String() string { return string(o) }
+func (c AttrClass) String() string { return string(c) }
+
+// Set implements flag.Value.
+func (m *Model) Set(s string) (err error) { *m, err = ParseModel(s); return err }
+
+// Set implements flag.Value.
+func (h *Head) Set(s string) (err error) { *h, err = ParseHead(s); return err }
+
+// Set implements flag.Value.
+func (o *Optimizer) Set(s string) (err error) { *o, err = ParseOptimizer(s); return err }
+
+// Set implements flag.Value.
+func (c *AttrClass) Set(s string) (err error) { *c, err = ParseAttrClass(s); return err }
+
+// Target is the share each modality should have, audio then video.
+type Target [2]float64
+
+// ParseTarget parses "audio=0.5,video=0.5".
+func ParseTarget(s string) (Target, error) {
+	var t Target
 	seen := [2]bool{}
 	for _, part := range strings.Split(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
@@ -128,8 +135,115 @@ func ParseTarget(s string) ([2]float64, error) {
 	return t, nil
 }
 
-func (c *Config) fusion() bool {
-	return c.Mode == ModeConcat || c.Mode == ModeOGMGE || c.Mode == ModeAttrReg
+// String writes t as ParseTarget reads it.
+func (t Target) String() string {
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	return "audio=" + f(t[0]) + ",video=" + f(t[1])
+}
+
+// Set implements flag.Value.
+func (t *Target) Set(s string) (err error) {
+	v, err := ParseTarget(s)
+	if err == nil {
+		*t = v
+	}
+	return err
+}
+
+// Config is everything a training run needs. DefaultConfig gives working
+// values for every field except Shards and Out.
+type Config struct {
+	Shards string `json:"shards"` // extraction output folder (index.json + *.arrow)
+	Out    string `json:"out"`    // run directory
+	Mode   Mode   `json:"mode"`   // a registered method (see Methods)
+	Model  Model  `json:"model"`
+	Head   Head   `json:"head"`  // fusion modes
+	Embed  int    `json:"embed"` // embedding size per modality (resnet18: 512)
+
+	Epochs      int       `json:"epochs"`
+	Batch       int       `json:"batch"`
+	LR          float64   `json:"lr"`
+	Optimizer   Optimizer `json:"optimizer"`
+	Momentum    float64   `json:"momentum"`
+	WeightDecay float64   `json:"weight_decay"`
+	Seed        uint64    `json:"seed"`
+
+	// How modality shares are measured, in every fusion run's metrics and
+	// in attr-reg's penalty: Grad×Input on the embeddings of the AttrClass
+	// logit, pooled with AttrNorm; Penalty in the metrics is Σ_m |s_m − r_m|
+	// for the shares r = Target.
+	Target    Target           `json:"target"`
+	AttrClass AttrClass        `json:"attr_class"`
+	AttrNorm  attribution.Norm `json:"attr_norm"`
+
+	// Method holds the mode's own hyperparameters, the MethodConfig its
+	// MethodInfo makes; nil means the mode's defaults. In config.json its
+	// fields stand beside the others.
+	Method MethodConfig `json:"-"`
+
+	Workers int  `json:"workers"` // loader goroutines filling batches
+	Resume  bool `json:"-"`
+	// MaxSteps stops each epoch after this many optimizer steps (0: no limit);
+	// for smoke tests and benchmarks.
+	MaxSteps int       `json:"max_steps,omitempty"`
+	Progress io.Writer `json:"-"`
+}
+
+// DefaultConfig returns the defaults: concat mode, small model, concat head,
+// embedding 128, 10 epochs, batch 32, SGD lr 1e-3 momentum 0.9 weight decay
+// 1e-4 (OGM-GE's recipe), balanced targets, true class, L2.
+func DefaultConfig() Config {
+	return Config{
+		Mode: ModeConcat, Model: ModelSmall, Head: HeadConcat, Embed: 128,
+		Epochs: 10, Batch: 32, LR: 1e-3, Optimizer: OptSGD, Momentum: 0.9, WeightDecay: 1e-4,
+		Seed: 1, Target: Target{0.5, 0.5}, AttrClass: ClassTrue, AttrNorm: attribution.L2, Workers: 2,
+	}
+}
+
+// NewConfig is DefaultConfig for mode m with the method's default
+// hyperparameters.
+func NewConfig(m Mode) (Config, error) {
+	c := DefaultConfig()
+	return c, c.SetMode(m)
+}
+
+// SetMode switches c to mode m with m's default hyperparameters.
+func (c *Config) SetMode(m Mode) error {
+	info, err := LookupMethod(m)
+	if err != nil {
+		return err
+	}
+	c.Mode, c.Method = m, info.NewConfig()
+	return nil
+}
+
+// methodConfig returns c.Method, or the mode's defaults when it is nil.
+func (c *Config) methodConfig() (MethodConfig, error) {
+	if c.Method != nil {
+		return c.Method, nil
+	}
+	info, err := LookupMethod(c.Mode)
+	if err != nil {
+		return nil, err
+	}
+	return info.NewConfig(), nil
+}
+
+// Clone returns a copy of c that shares no method configuration with it.
+func (c Config) Clone() Config {
+	if c.Method == nil {
+		return c
+	}
+	info, err := LookupMethod(c.Mode)
+	if err != nil {
+		return c
+	}
+	mc := info.NewConfig()
+	b, err := json.Marshal(c.Method)
+	if err == nil && json.Unmarshal(b, mc) == nil {
+		c.Method = mc
+	}
+	return c
 }
 
 // Validate reports every problem with c, each saying what to change.
@@ -142,10 +256,9 @@ func (c *Config) Validate() error {
 	if c.Out == "" {
 		bad("out: give a run directory for checkpoints and metrics")
 	}
-	switch c.Mode {
-	case ModeAudio, ModeVideo, ModeConcat, ModeOGMGE, ModeAttrReg:
-	default:
-		bad("mode %q: use audio, video, concat, ogm-ge or attr-reg", c.Mode)
+	info, err := LookupMethod(c.Mode)
+	if err != nil {
+		bad("%v", err)
 	}
 	switch c.Model {
 	case ModelSmall:
@@ -159,12 +272,9 @@ func (c *Config) Validate() error {
 	default:
 		bad("model %q: use small or resnet18", c.Model)
 	}
-	switch c.Head {
-	case HeadConcat, HeadSum, HeadMLP:
-	default:
-		bad("head %q: use concat, sum or mlp", c.Head)
-	}
-	if c.Head != HeadConcat && (c.Mode == ModeAudio || c.Mode == ModeVideo) {
+	if _, err := ParseHead(string(c.Head)); err != nil {
+		bad("%v", err)
+	} else if c.Head != HeadConcat && info.Uses != Both {
 		bad("head %q: unimodal modes use a linear head; set head to concat", c.Head)
 	}
 	if c.Epochs < 1 {
@@ -176,10 +286,8 @@ func (c *Config) Validate() error {
 	if !(c.LR > 0) {
 		bad("lr %g: use a positive learning rate (e.g. 1e-3)", c.LR)
 	}
-	switch c.Optimizer {
-	case OptSGD, OptAdam:
-	default:
-		bad("optimizer %q: use sgd or adam", c.Optimizer)
+	if _, err := ParseOptimizer(string(c.Optimizer)); err != nil {
+		bad("%v", err)
 	}
 	if c.Momentum < 0 || c.Momentum >= 1 {
 		bad("momentum %g: use a value in [0,1)", c.Momentum)
@@ -187,28 +295,26 @@ func (c *Config) Validate() error {
 	if c.WeightDecay < 0 {
 		bad("weight decay %g: use a value ≥ 0", c.WeightDecay)
 	}
-	if c.Mode == ModeAttrReg {
-		if c.Lambda < 0 {
-			bad("lambda %g: use a value ≥ 0", c.Lambda)
-		}
-		if c.Target[0] < 0 || c.Target[1] < 0 || abs(c.Target[0]+c.Target[1]-1) > 1e-9 {
-			bad("target %v: shares must be ≥ 0 and sum to 1 (e.g. audio=0.5,video=0.5)", c.Target)
-		}
-		if c.AttrClass != ClassTrue && c.AttrClass != ClassPredicted {
-			bad("attr class %q: use true or predicted", c.AttrClass)
-		}
+	if c.Target[0] < 0 || c.Target[1] < 0 || abs(c.Target[0]+c.Target[1]-1) > 1e-9 {
+		bad("target %v: shares must be ≥ 0 and sum to 1 (e.g. audio=0.5,video=0.5)", c.Target)
 	}
-	if _, err := attribution.ParseNorm(c.AttrNorm); err != nil {
-		bad("attr norm %q: use l2 or l1", c.AttrNorm)
-	}
-	if c.Mode == ModeOGMGE && c.Alpha < 0 {
-		bad("alpha %g: use a value ≥ 0 (OGM-GE uses 0.1–0.8)", c.Alpha)
+	if _, err := ParseAttrClass(string(c.AttrClass)); err != nil {
+		bad("%v", err)
 	}
 	if c.Workers < 1 {
 		bad("workers %d: use at least 1 loader worker", c.Workers)
 	}
 	if c.MaxSteps < 0 {
 		bad("max steps %d: use 0 (no limit) or a positive number", c.MaxSteps)
+	}
+	if err == nil {
+		if err := c.ensureKnownParams(); err != nil {
+			bad("%v", err)
+		} else if mc, err := c.methodConfig(); err != nil {
+			bad("%v", err)
+		} else if err := mc.Validate(); err != nil {
+			bad("%s: %v", c.Mode, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -220,25 +326,67 @@ func abs(x float64) float64 {
 	return x
 }
 
-const configFile = "config.json"
+// configFields is Config without its JSON methods.
+type configFields Config
+
+// MarshalJSON writes c's fields and then its method's, in one object.
+func (c Config) MarshalJSON() ([]byte, error) {
+	base, err := json.Marshal(configFields(c))
+	if err != nil {
+		return nil, err
+	}
+	mc, err := c.methodConfig()
+	if err != nil {
+		return nil, err
+	}
+	own, err := json.Marshal(mc)
+	if err != nil {
+		return nil, err
+	}
+	if own = bytes.TrimSpace(own); len(own) <= 2 { // {}
+		return base, nil
+	}
+	return append(append(base[:len(base)-1], ','), own[1:]...), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; the method's fields not in b
+// keep its defaults.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, (*configFields)(c)); err != nil {
+		return err
+	}
+	info, err := LookupMethod(c.Mode)
+	if err != nil {
+		return err
+	}
+	mc := info.NewConfig()
+	if err := json.Unmarshal(b, mc); err != nil {
+		return fmt.Errorf("%s: %w", c.Mode, err)
+	}
+	c.Method = mc
+	return nil
+}
+
+// ConfigFile is the name of a run's configuration inside its folder.
+const ConfigFile = "config.json"
 
 func saveConfig(dir string, c Config) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(dir, configFile), append(b, '\n'))
+	return atomicfile.Write(filepath.Join(dir, ConfigFile), append(b, '\n'))
 }
 
 // LoadConfig reads RUNDIR/config.json.
 func LoadConfig(runDir string) (Config, error) {
 	c := DefaultConfig()
-	b, err := os.ReadFile(filepath.Join(runDir, configFile))
+	b, err := os.ReadFile(filepath.Join(runDir, ConfigFile))
 	if err != nil {
-		return c, fmt.Errorf("train: run %s: %w", runDir, err)
+		return c, fmt.Errorf("run %s: %w", runDir, err)
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("train: run %s: config.json: %w", runDir, err)
+		return c, fmt.Errorf("run %s: %s: %w", runDir, ConfigFile, err)
 	}
 	return c, nil
 }

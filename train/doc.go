@@ -1,34 +1,58 @@
-// Package train trains audio-visual classifiers from feature shards: batches
-// from memory-mapped shards, gorgonia models (a small CNN or ResNet-18 per
-// modality, a fusion head), five training modes, metrics, checkpoints and
-// attribution reports.
+// Package train trains audio-visual classifiers from feature shards:
+// batches from memory-mapped shards, gorgonia models (a small CNN or
+// ResNet-18 per modality, a fusion head), balancing methods, metrics,
+// checkpoints and attribution reports.
 //
-// Modes: "audio" and "video" train one branch with a linear head; "concat" is
-// naive late fusion; "ogm-ge" modulates the dominant encoder's gradients
-// (Peng et al., CVPR 2022); "attr-reg" adds λ·Σ_m |s_m − r_m| to the
-// cross-entropy, where s_m are Grad×Input modality shares on the embeddings.
-// For attr-reg, ∂f_c/∂e_m is built as graph ops of the head (linear: column c
-// of W_m; MLP: W1_m·(relu′(z) ⊙ W2[:,c])), so one first-order gradient covers
-// the cross-entropy and the penalty, and the penalty's gradient is exact.
+// # Methods
 //
-// Layouts: audio batches are [B,1,F,T]; frames are folded into the batch as
-// [B·N,3,H,W] float32 normalised with the ImageNet mean and std, and the video
-// embedding is the mean over a clip's N frame embeddings.
+// A mode is a unimodal baseline ("audio", "video") or a fusion method, and
+// every mode is registered once (RegisterMethod) with a MethodInfo: its
+// summary (for --help and the README), the encoders it uses, its own
+// hyperparameters (a MethodConfig, whose flags the CLI binds and which
+// config.json records beside the run's other settings) and a constructor of
+// its Method. A Method says what it adds to a training step, by hooks:
 //
-// Unimodal probe accuracy of branch m inside a fusion model is the accuracy of
-// the head's logits with the other modality's embedding set to zero (for the
-// concat+linear head: e_m·W_m + b).
+//   - Loss adds terms to the training graph's loss (attr-reg's penalty);
+//   - BeforeStep sets the method's own graph inputs for a batch;
+//   - AfterBackward changes gradients before the optimizer (OGM-GE);
+//   - StartEpoch and EndEpoch follow a per-epoch schedule;
+//   - Report completes the metrics of a pass; State and SetState go into
+//     checkpoints, so a resumed run ends as an uninterrupted one.
 //
-// A run directory holds config.json, metrics.jsonl (one JSON object per epoch
-// and split), checkpoint.bin (last epoch), best.bin (best validation
-// accuracy) and result.json (test metrics of best.bin).
+// A new method is one file: its config type, its Method type (embedding
+// NoHooks) and an init that registers it.
 //
-// The encoders' convolutions and ReLUs are package op's (one BLAS gemm per
-// sample, exact first-order gradients), not gorgonia's Conv2d and Rectify.
+// # Training
 //
-// Example:
+// One batch loop (eachBatch) serves training, evaluation and attribution:
+// it streams rows through the loader, and a pass that a cancelled context
+// cut short is an error, never a result. A training step runs the method's
+// BeforeStep, the graph forward and backward (mean cross-entropy plus the
+// method's term, one first-order Grad call for everything), the method's
+// AfterBackward and the optimizer. After every epoch the val split is
+// evaluated, metrics.jsonl gets a train and a val line, and checkpoint.bin
+// (and best.bin when val accuracy improved) is written.
 //
-//	cfg := train.DefaultConfig()
-//	cfg.Shards, cfg.Out, cfg.Mode = "feat/", "runs/ar", train.ModeAttrReg
-//	res, err := train.Run(ctx, cfg)
+// # Shares and probes
+//
+// Every fusion run's metrics measure modality shares the same way, so
+// methods can be compared: Grad×Input on the embeddings of the true (or
+// predicted) class's logit, pooled with L2 (or L1), normalised to sum to 1.
+// attr-reg pulls these shares toward Config.Target. The unimodal probe of
+// branch m inside a fusion model is the accuracy of the head with the other
+// modality's embedding set to zero.
+//
+// # Layouts
+//
+// Audio batches are [B,1,F,T]; frames are folded into the batch as
+// [B·N,3,H,W] float32 normalised with the ImageNet mean and std, and the
+// video embedding is the mean over a clip's N frame embeddings. The
+// convolutions and ReLUs are package op's.
+//
+// # Run folder
+//
+// config.json, metrics.jsonl (one JSON object per epoch and split; see
+// ReadMetrics), checkpoint.bin (last epoch), best.bin (best validation
+// accuracy) and result.json (val and test metrics of best.bin; see
+// ReadResult).
 package train

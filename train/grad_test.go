@@ -10,7 +10,7 @@ import (
 
 // gradCase builds a float64 model on fixed inputs.
 type gradCase struct {
-	head       string
+	head       Head
 	toEncoders bool
 	predicted  bool
 }
@@ -30,10 +30,16 @@ var (
 	gcFrame = []int{2, 8, 8, 3}
 )
 
-func gcSpec(c gradCase, penaltyOnly bool) spec {
-	return spec{mode: ModeAttrReg, arch: ModelSmall, head: c.head, embed: gcEmbed, classes: gcClasses,
-		audioShape: gcAudio, frameShape: gcFrame, dt: tensor.Float64, lambda: 1,
-		target: [2]float64{0.3, 0.7}, predicted: c.predicted, toEncoders: c.toEncoders, penaltyOnly: penaltyOnly}
+func gcSpec(c gradCase) spec {
+	return spec{mode: ModeAttrReg, uses: Both, arch: ModelSmall, head: c.head, embed: gcEmbed, classes: gcClasses,
+		audioShape: gcAudio, frameShape: gcFrame, dt: tensor.Float64,
+		target: Target{0.3, 0.7}, predicted: c.predicted}
+}
+
+// gcMethod is attr-reg with λ 1 for the spec of c.
+func gcMethod(c gradCase) Method {
+	s := gcSpec(c)
+	return &attrReg{cfg: AttrRegConfig{Lambda: 1, PenaltyToEncoders: c.toEncoders}, target: s.target, predicted: s.predicted, norm: s.norm}
 }
 
 // gcInputs are deterministic inputs shared with penalty_reference.py.
@@ -71,8 +77,16 @@ func setFixedWeights(m *model) {
 
 func buildGradCase(t *testing.T, c gradCase, penaltyOnly bool) *net {
 	t.Helper()
-	m := newModel(gcSpec(c, penaltyOnly), 1)
-	n, err := buildNet(m, gcBatch, true)
+	m := newModel(gcSpec(c), 1)
+	opts := netOptions{}
+	if penaltyOnly {
+		// The penalty reaches the head's weight matrices and, without the
+		// stop-gradient, the encoders; biases only shift logits.
+		opts = netOptions{termOnly: true, wrt: func(p *param) bool {
+			return p.group == GroupHead && len(p.t.Shape()) == 2 || p.group != GroupHead && c.toEncoders
+		}}
+	}
+	n, err := buildNet(m, gcBatch, gcMethod(c), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +133,7 @@ func TestPenaltyGradFiniteDifferences(t *testing.T) {
 				if reached[p.name] {
 					continue
 				}
-				if p.group != groupHead && !c.toEncoders {
+				if p.group != GroupHead && !c.toEncoders {
 					continue // reached in value, cut by the stop-gradient
 				}
 				d := p.t.Data().([]float64)

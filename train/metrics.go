@@ -101,7 +101,7 @@ func (a *accum) metrics(epoch int, split string, seconds float64) Metrics {
 	}
 	m.CE = a.ce / float64(n)
 	m.Penalty = a.pen / float64(n)
-	m.Loss = m.CE + a.s.lambda*m.Penalty
+	m.Loss = m.CE
 	m.Accuracy = float64(a.correct) / float64(n)
 	m.ProbeAudio = float64(a.probe[0]) / float64(n)
 	m.ProbeVideo = float64(a.probe[1]) / float64(n)

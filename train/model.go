@@ -11,50 +11,45 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Parameter groups.
-const (
-	groupAudio = iota // audio encoder
-	groupVideo        // video encoder
-	groupHead         // fusion head
-)
-
-// spec fixes a model's architecture and loss.
+// spec fixes a model's architecture and how its shares are measured.
 type spec struct {
-	mode, arch, head string
-	embed, classes   int
-	audioShape       []int // [F,T]
-	frameShape       []int // [N,H,W,3]
-	dt               tensor.Dtype
+	mode           Mode
+	uses           Modalities
+	arch           Model
+	head           Head
+	embed, classes int
+	audioShape     []int // [F,T]
+	frameShape     []int // [N,H,W,3]
+	dt             tensor.Dtype
 
-	lambda     float64
-	target     [2]float64
-	predicted  bool
-	norm       attribution.Norm
-	toEncoders bool
-	// penaltyOnly makes the training loss the penalty alone (gradient tests).
-	penaltyOnly bool
+	target    Target
+	predicted bool
+	norm      attribution.Norm
 }
 
-func (s *spec) useAudio() bool { return s.mode != ModeVideo }
-func (s *spec) useVideo() bool { return s.mode != ModeAudio }
-func (s *spec) fusion() bool   { return s.useAudio() && s.useVideo() }
+func (s *spec) useAudio() bool { return s.uses.Audio() }
+func (s *spec) useVideo() bool { return s.uses.Video() }
+func (s *spec) fusion() bool   { return s.uses == Both }
 
-func specFromConfig(c *Config, classes int, audioShape, frameShape []int) spec {
-	norm, _ := attribution.ParseNorm(c.AttrNorm)
-	s := spec{mode: c.Mode, arch: c.Model, head: c.Head, embed: c.Embed, classes: classes,
-		audioShape: audioShape, frameShape: frameShape, dt: tensor.Float32,
-		target: c.Target, predicted: c.AttrClass == ClassPredicted, norm: norm, toEncoders: c.PenaltyToEncoders}
-	if c.Mode == ModeAttrReg {
-		s.lambda = c.Lambda
+// embedDim is the embedding size of modality m.
+func (s *spec) embedDim(int) int {
+	if s.arch == ModelResNet18 {
+		return 512
 	}
-	return s
+	return s.embed
+}
+
+func specFromConfig(c *Config, uses Modalities, classes int, audioShape, frameShape []int) spec {
+	return spec{mode: c.Mode, uses: uses, arch: c.Model, head: c.Head, embed: c.Embed, classes: classes,
+		audioShape: audioShape, frameShape: frameShape, dt: tensor.Float32,
+		target: c.Target, predicted: c.AttrClass == ClassPredicted, norm: c.AttrNorm}
 }
 
 // param is one trainable tensor; its value is shared by every graph built
 // for the model, so optimizer updates are seen by all of them.
 type param struct {
 	name  string
-	group int
+	group ParamGroup
 	t     *tensor.Dense
 }
 
@@ -88,13 +83,12 @@ type net struct {
 	emb    [2]*G.Node // [B,E] each; nil when the modality is unused
 	logits *G.Node
 	ce     *G.Node
-	pen    *G.Node
 	loss   *G.Node
 
 	nodes        []*G.Node // parameter nodes, in order of params
 	used         []*param
 	grads        G.Nodes  // gradient of loss w.r.t. gradParams
-	gradParams   []*param // used, or what the penalty reaches when penaltyOnly
+	gradParams   []*param // used, or those netOptions.wrt picks
 	bnOps        map[string]*G.BatchNormOp
 	inputGrads   bool // the first convolutions pass gradients to audio and frames
 	noParamGrads bool // convolutions pass no gradients to their filters and biases
@@ -102,10 +96,11 @@ type net struct {
 
 // builder creates parameter nodes and layers on one graph.
 type builder struct {
-	n *net
+	n  *net
+	hn headNodes // the head's nodes, for classGrads
 }
 
-func (b *builder) param(name string, group int, shape []int, init func(data []float64)) *G.Node {
+func (b *builder) param(name string, group ParamGroup, shape []int, init func(data []float64)) *G.Node {
 	m := b.n.m
 	p, ok := m.byName[name]
 	if !ok {
@@ -162,7 +157,7 @@ func (b *builder) scalar(v float64) *G.Node {
 }
 
 // conv is a k×k convolution (He-normal init) with an optional bias.
-func (b *builder) conv(name string, group int, x *G.Node, cout, k, stride, pad int, bias bool) *G.Node {
+func (b *builder) conv(name string, group ParamGroup, x *G.Node, cout, k, stride, pad int, bias bool) *G.Node {
 	cin := x.Shape()[1]
 	w := b.param(name+".w", group, []int{cout, cin, k, k}, b.normal(math.Sqrt(2/float64(cin*k*k))))
 	var bv *G.Node
@@ -174,7 +169,7 @@ func (b *builder) conv(name string, group int, x *G.Node, cout, k, stride, pad i
 	return must(op.Conv2D(x, w, bv, op.Square(k, stride, pad), op.ConvGrads{Input: gradX, NoParams: b.n.noParamGrads}))
 }
 
-func (b *builder) batchNorm(name string, group int, x *G.Node) *G.Node {
+func (b *builder) batchNorm(name string, group ParamGroup, x *G.Node) *G.Node {
 	c := x.Shape()[1]
 	scale := b.param(name+".gamma", group, []int{1, c, 1, 1}, constant(1))
 	shift := b.param(name+".beta", group, []int{1, c, 1, 1}, constant(0))
@@ -203,7 +198,7 @@ func globalAvgPool(x *G.Node) *G.Node {
 
 // smallEncoder: four 3×3 stride-2 convolutions (16, 32, 64, embed channels)
 // with bias and ReLU, then global average pooling.
-func (b *builder) smallEncoder(prefix string, group int, x *G.Node) *G.Node {
+func (b *builder) smallEncoder(prefix string, group ParamGroup, x *G.Node) *G.Node {
 	chans := []int{16, 32, 64, b.n.m.spec.embed}
 	for i, c := range chans {
 		x = must(op.ReLU(b.conv(fmt.Sprintf("%s.conv%d", prefix, i), group, x, c, 3, 2, 1, true)))
@@ -213,7 +208,7 @@ func (b *builder) smallEncoder(prefix string, group int, x *G.Node) *G.Node {
 
 // resnet18 is torchvision's ResNet-18 trunk (7×7/2 stem, 3×3/2 max-pool,
 // 2+2+2+2 basic blocks of 64–512 channels) with global average pooling.
-func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
+func (b *builder) resnet18(prefix string, group ParamGroup, x *G.Node) *G.Node {
 	x = b.conv(prefix+".stem", group, x, 64, 7, 2, 3, false)
 	x = must(op.ReLU(b.batchNorm(prefix+".stem.bn", group, x)))
 	x = must(G.MaxPool2D(x, tensor.Shape{3, 3}, []int{1, 1}, []int{2, 2}))
@@ -239,22 +234,23 @@ func (b *builder) resnet18(prefix string, group int, x *G.Node) *G.Node {
 	return globalAvgPool(x)
 }
 
-func (b *builder) encoder(prefix string, group int, x *G.Node) *G.Node {
+func (b *builder) encoder(prefix string, group ParamGroup, x *G.Node) *G.Node {
 	if b.n.m.spec.arch == ModelResNet18 {
 		return b.resnet18(prefix, group, x)
 	}
 	return b.smallEncoder(prefix, group, x)
 }
 
-func (b *builder) linear(name string, x *G.Node, out int) *G.Node {
+// linear is x·W for a new weight W [in,out]; it returns the product and W.
+func (b *builder) linear(name string, x *G.Node, out int) (y, w *G.Node) {
 	in := x.Shape()[1]
-	w := b.param(name+".w", groupHead, []int{in, out}, b.uniform(1/math.Sqrt(float64(in))))
-	return must(G.Mul(x, w))
+	w = b.param(name+".w", GroupHead, []int{in, out}, b.uniform(1/math.Sqrt(float64(in))))
+	return must(G.Mul(x, w)), w
 }
 
 func (b *builder) bias(name string, x *G.Node, bound float64) *G.Node {
 	k := x.Shape()[1]
-	bv := b.param(name, groupHead, []int{k}, b.uniform(bound))
+	bv := b.param(name, GroupHead, []int{k}, b.uniform(bound))
 	return must(G.BroadcastAdd(x, bv, nil, []byte{0}))
 }
 
@@ -265,17 +261,19 @@ type headNodes struct {
 	z  *G.Node    // mlp: hidden pre-activation [B,H]
 }
 
-// head builds the logits of the fusion (or unimodal linear) head.
-func (b *builder) head(emb [2]*G.Node) (*G.Node, headNodes) {
+// head builds the logits of the fusion (or unimodal linear) head and
+// keeps its nodes in b.hn.
+func (b *builder) head(emb [2]*G.Node) *G.Node {
 	s := b.n.m.spec
 	k := s.classes
-	var hn headNodes
+	hn := &b.hn
 	if !s.fusion() {
 		e := emb[0]
 		if e == nil {
 			e = emb[1]
 		}
-		return b.bias("head.b", b.linear("head", e, k), 1/math.Sqrt(float64(e.Shape()[1]))), hn
+		y, _ := b.linear("head", e, k)
+		return b.bias("head.b", y, 1/math.Sqrt(float64(e.Shape()[1])))
 	}
 	fanIn := 1 / math.Sqrt(float64(emb[0].Shape()[1]+emb[1].Shape()[1]))
 	names := [2]string{"head.audio", "head.video"}
@@ -283,8 +281,8 @@ func (b *builder) head(emb [2]*G.Node) (*G.Node, headNodes) {
 	case HeadMLP:
 		var z *G.Node
 		for m := range emb {
-			zm := b.linear(names[m]+".fc1", emb[m], s.embed)
-			hn.w[m] = b.n.nodes[len(b.n.nodes)-1]
+			var zm *G.Node
+			zm, hn.w[m] = b.linear(names[m]+".fc1", emb[m], s.embed)
 			if z == nil {
 				z = zm
 			} else {
@@ -293,14 +291,13 @@ func (b *builder) head(emb [2]*G.Node) (*G.Node, headNodes) {
 		}
 		hn.z = b.bias("head.fc1.b", z, fanIn)
 		h := must(G.Rectify(hn.z))
-		lin := b.linear("head.fc2", h, k)
-		hn.w2 = b.n.nodes[len(b.n.nodes)-1]
-		return b.bias("head.fc2.b", lin, 1/math.Sqrt(float64(s.embed))), hn
+		var lin *G.Node
+		lin, hn.w2 = b.linear("head.fc2", h, k)
+		return b.bias("head.fc2.b", lin, 1/math.Sqrt(float64(s.embed)))
 	default: // concat, sum
 		var parts [2]*G.Node
 		for m := range emb {
-			parts[m] = b.linear(names[m], emb[m], k)
-			hn.w[m] = b.n.nodes[len(b.n.nodes)-1]
+			parts[m], hn.w[m] = b.linear(names[m], emb[m], k)
 			if s.head == HeadSum {
 				parts[m] = b.bias(names[m]+".b", parts[m], 1/math.Sqrt(float64(emb[m].Shape()[1])))
 			}
@@ -309,14 +306,15 @@ func (b *builder) head(emb [2]*G.Node) (*G.Node, headNodes) {
 		if s.head == HeadConcat {
 			logits = b.bias("head.b", logits, fanIn)
 		}
-		return logits, hn
+		return logits
 	}
 }
 
 // classGrads builds ∂f_c/∂e_m as graph ops for the one-hot classes cls
 // ([B,K], no gradient): linear heads give cls·W_mᵀ (column c of W_m), the
 // MLP gives ((relu′(z) ⊙ cls·W2ᵀ)·W1_mᵀ).
-func (b *builder) classGrads(hn headNodes, cls *G.Node) (grads [2]*G.Node) {
+func (b *builder) classGrads(cls *G.Node) (grads [2]*G.Node) {
+	hn := b.hn
 	if hn.w2 == nil {
 		for m := range grads {
 			grads[m] = must(G.Mul(cls, must(G.Transpose(hn.w[m]))))
@@ -331,30 +329,18 @@ func (b *builder) classGrads(hn headNodes, cls *G.Node) (grads [2]*G.Node) {
 	return grads
 }
 
-// pool reduces Grad×Input rows [B,E] to a_m [B]: sqrt(Σ A² + ε) or Σ|A|.
-func (b *builder) pool(a *G.Node) *G.Node {
-	if b.n.m.spec.norm == attribution.L1 {
-		return must(G.Sum(must(G.Abs(a)), 1))
-	}
-	return must(G.Sqrt(must(G.Add(must(G.Sum(must(G.Square(a)), 1)), b.scalar(penaltyEps)))))
-}
-
-// penaltyEps keeps the L2 pooling differentiable at 0 and the share
-// denominator positive: a = sqrt(Σ A² + ε), s_m = a_m / (Σ_k a_k + ε).
-const penaltyEps = 1e-12
-
 // encoders creates the input nodes and the embeddings of the modalities
 // the model uses.
 func (b *builder) encoders() {
 	n, s, batch := b.n, b.n.m.spec, b.n.batch
 	if s.useAudio() {
 		n.audio = G.NewTensor(n.g, s.dt, 4, G.WithShape(batch, 1, s.audioShape[0], s.audioShape[1]), G.WithName("audio"))
-		n.emb[0] = b.encoder("audio", groupAudio, n.audio)
+		n.emb[0] = b.encoder("audio", GroupAudio, n.audio)
 	}
 	if s.useVideo() {
 		nf, h, w := s.frameShape[0], s.frameShape[1], s.frameShape[2]
 		n.frames = G.NewTensor(n.g, s.dt, 4, G.WithShape(batch*nf, 3, h, w), G.WithName("frames"))
-		e := b.encoder("video", groupVideo, n.frames)
+		e := b.encoder("video", GroupVideo, n.frames)
 		if nf > 1 {
 			e = must(G.Mean(must(G.Reshape(e, tensor.Shape{batch, nf, e.Shape()[1]})), 1))
 		}
@@ -362,72 +348,53 @@ func (b *builder) encoders() {
 	}
 }
 
-// buildNet compiles a graph for batch size batch. A training graph computes
-// the loss and its gradient w.r.t. every parameter in one Grad call.
-func buildNet(m *model, batch int, train bool) (n *net, err error) {
+// netOptions are buildNet's options for tests.
+type netOptions struct {
+	// termOnly makes the training loss the method's term alone, and wrt
+	// picks the parameters to differentiate it with respect to.
+	termOnly bool
+	wrt      func(*param) bool
+}
+
+// buildNet compiles a graph for batch size batch. A training graph (meth
+// not nil) computes the loss, mean cross-entropy plus the method's term, and
+// its gradient w.r.t. every parameter in one Grad call.
+func buildNet(m *model, batch int, meth Method, opts netOptions) (n *net, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("train: building the %s/%s graph: %v", m.spec.arch, m.spec.mode, r)
 		}
 	}()
 	s := m.spec
-	n = &net{m: m, g: G.NewGraph(), batch: batch, train: train, bnOps: map[string]*G.BatchNormOp{}}
+	n = &net{m: m, g: G.NewGraph(), batch: batch, train: meth != nil, bnOps: map[string]*G.BatchNormOp{}}
 	b := &builder{n: n}
 	b.encoders()
 	n.onehot = G.NewMatrix(n.g, s.dt, G.WithShape(batch, s.classes), G.WithName("onehot"))
-	withAttr := train && s.lambda > 0 && s.fusion()
-	logits, hn := b.head(n.emb)
-	var cg [2]*G.Node
-	if withAttr {
-		cls := n.onehot
-		if s.predicted {
-			cls = must(op.ArgmaxOneHot(logits))
-		}
-		cg = b.classGrads(hn, cls)
-	}
-	n.logits = logits
-	if !train {
+	n.logits = b.head(n.emb)
+	if meth == nil {
 		return n, n.compile()
 	}
 	n.weight = G.NewVector(n.g, s.dt, G.WithShape(batch), G.WithName("weight"))
-	lsm := must(G.LogSoftMax(logits, 1))
+	lsm := must(G.LogSoftMax(n.logits, 1))
 	nll := must(G.Neg(must(G.Sum(must(G.HadamardProd(n.onehot, lsm)), 1))))
 	n.ce = must(G.Sum(must(G.HadamardProd(n.weight, nll))))
 	n.loss = n.ce
-	if withAttr {
-		var a [2]*G.Node
-		for mm := range a {
-			e := n.emb[mm]
-			if !s.toEncoders {
-				e = must(op.StopGradient(e))
-			}
-			a[mm] = b.pool(must(G.HadamardProd(cg[mm], e)))
-		}
-		tot := must(G.Add(must(G.Add(a[0], a[1])), b.scalar(penaltyEps)))
-		var r *G.Node
-		for mm := range a {
-			sh := must(G.HadamardDiv(a[mm], tot))
-			d := must(G.Abs(must(G.Sub(sh, b.scalar(s.target[mm])))))
-			if r == nil {
-				r = d
-			} else {
-				r = must(G.Add(r, d))
-			}
-		}
-		n.pen = must(G.Sum(must(G.HadamardProd(n.weight, r))))
-		n.loss = must(G.Add(n.ce, must(G.Mul(b.scalar(s.lambda), n.pen))))
-		if s.penaltyOnly {
-			n.loss = n.pen
+	term, err := meth.Loss(&Graph{b: b, Emb: n.emb, Logits: n.logits, OneHot: n.onehot, Weight: n.weight, CE: n.ce})
+	if err != nil {
+		return nil, err
+	}
+	if term != nil {
+		n.loss = must(G.Add(n.ce, term))
+		if opts.termOnly {
+			n.loss = term
 		}
 	}
 	wrt := n.nodes
 	n.gradParams = n.used
-	if s.penaltyOnly {
-		// The penalty reaches the head's weight matrices and, without the
-		// stop-gradient, the encoders; biases only shift logits.
+	if opts.wrt != nil {
 		wrt, n.gradParams = nil, nil
 		for i, p := range n.used {
-			if p.group == groupHead && len(p.t.Shape()) == 2 || p.group != groupHead && s.toEncoders {
+			if opts.wrt(p) {
 				wrt = append(wrt, n.nodes[i])
 				n.gradParams = append(n.gradParams, p)
 			}

@@ -66,3 +66,25 @@ func values64(nd *G.Node) []float64 {
 	}
 	return op.Float64s(nd.Value())
 }
+
+// paramInfo describes the graph's parameters, in the order of its gradients.
+func (n *net) paramInfo() []ParamInfo {
+	out := make([]ParamInfo, len(n.used))
+	for i, p := range n.used {
+		out[i] = ParamInfo{Name: p.name, Group: p.group, Shape: p.t.Shape().Clone()}
+	}
+	return out
+}
+
+// syncBN copies the owning graph's batch-norm statistics into n's ops.
+func (n *net) syncBN() error {
+	for name, bn := range n.bnOps {
+		if src := n.m.bn[name]; src != bn {
+			mean, vr := src.Stats()
+			if err := bn.SetStats(mean, vr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -2,15 +2,12 @@ package train
 
 import (
 	"math"
-	"math/rand/v2"
-
-	"github.com/avbalance/avbalance/attribution"
 )
 
 // optimizer is SGD with momentum or Adam over float32 parameters, with
 // L2 weight decay added to the gradient (PyTorch's convention for both).
 type optimizer struct {
-	kind         string
+	kind         Optimizer
 	lr, mom, wd  float64
 	steps        int
 	first, secnd [][]float32 // momentum buffer / Adam moments, per parameter
@@ -51,60 +48,6 @@ func (o *optimizer) step(params []*param, grads [][]float32) {
 				w[j] -= float32(o.lr * bj)
 			}
 		}
-	}
-}
-
-// ogmCoefficients returns OGM-GE's per-modality gradient coefficients for a
-// batch: score_m = Σ_b softmax(part_m(e_m,b))[y_b] over the head's
-// per-modality parts; the dominant modality (ratio > 1) gets
-// 1 − tanh(α·relu(ratio − 1)), the other 1.
-func ogmCoefficients(h attribution.Head, emb [2][]float64, dims [2]int, labels []int, n int, alpha float64) [2]float64 {
-	var score [2]float64
-	buf := make([]float64, h.Classes())
-	for m := 0; m < 2; m++ {
-		for i := 0; i < n; i++ {
-			part := h.Part(buf, m, emb[m][i*dims[m]:(i+1)*dims[m]])
-			score[m] += softmax(part)[labels[i]]
-		}
-	}
-	coeff := [2]float64{1, 1}
-	if score[0] == 0 || score[1] == 0 {
-		return coeff
-	}
-	ratio := score[0] / score[1]
-	if ratio > 1 {
-		coeff[0] = 1 - math.Tanh(alpha*math.Max(ratio-1, 0))
-	} else {
-		coeff[1] = 1 - math.Tanh(alpha*math.Max(1/ratio-1, 0))
-	}
-	return coeff
-}
-
-// modulate scales an encoder gradient by coeff and, with noise, adds
-// Gaussian noise N(0, std(g)+1e-8) (the GE part, std of the unscaled
-// gradient, as in the reference code).
-func modulate(g []float32, coeff float64, noise bool, rng *rand.Rand) {
-	std := 0.0
-	if noise {
-		mean := 0.0
-		for _, x := range g {
-			mean += float64(x)
-		}
-		mean /= float64(len(g))
-		for _, x := range g {
-			std += (float64(x) - mean) * (float64(x) - mean)
-		}
-		if len(g) > 1 {
-			std = math.Sqrt(std / float64(len(g)-1))
-		}
-		std += 1e-8
-	}
-	for j := range g {
-		x := float64(g[j]) * coeff
-		if noise {
-			x += rng.NormFloat64() * std
-		}
-		g[j] = float32(x)
 	}
 }
 

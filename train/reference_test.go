@@ -9,7 +9,7 @@ import (
 
 type penaltyRef struct {
 	Cases []struct {
-		Head       string  `json:"head"`
+		Head       Head    `json:"head"`
 		ToEncoders bool    `json:"to_encoders"`
 		Predicted  bool    `json:"predicted"`
 		Penalty    float64 `json:"penalty"`

@@ -60,7 +60,7 @@ func TestResNet18StepEvalCheckpoint(t *testing.T) {
 	if err := tr.epoch(ctx, 0); err != nil { // one step, then validation and checkpoints
 		t.Fatal(err)
 	}
-	ms := readMetrics(t, filepath.Join(cfg.Out, MetricsFile))
+	ms := readMetrics(t, cfg.Out)
 	if len(ms) != 2 || ms[0].Split != ingest.SplitTrain || ms[1].Split != ingest.SplitVal {
 		t.Fatalf("metrics: %+v", ms)
 	}

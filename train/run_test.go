@@ -1,15 +1,18 @@
 package train
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/avbalance/avbalance/attribution"
 )
 
 // synthSource makes a learnable data set: the audio carries the label in
@@ -46,35 +49,32 @@ func synthSource(n int, seed uint64) *MemSource {
 	return src
 }
 
-func tinyConfig(dir, mode string) Config {
-	c := DefaultConfig()
-	c.Out, c.Mode, c.Embed, c.Batch, c.Epochs, c.LR, c.Optimizer = dir, mode, 8, 8, 2, 3e-3, OptAdam
+func tinyConfig(dir string, mode Mode) Config {
+	c, err := NewConfig(mode)
+	if err != nil {
+		panic(err)
+	}
+	c.Out, c.Embed, c.Batch, c.Epochs, c.LR, c.Optimizer = dir, 8, 8, 2, 3e-3, OptAdam
 	return c
 }
 
-func readMetrics(t *testing.T, path string) []Metrics {
-	f, err := os.Open(path)
+// readMetrics is ReadMetrics without the timings.
+func readMetrics(t *testing.T, runDir string) []Metrics {
+	t.Helper()
+	ms, err := ReadMetrics(runDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []Metrics
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var m Metrics
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatal(err)
-		}
-		m.Seconds = 0
-		out = append(out, m)
+	for i := range ms {
+		ms[i].Seconds = 0
 	}
-	return out
+	return ms
 }
 
 func TestRunAllModes(t *testing.T) {
 	src := synthSource(60, 1)
-	for _, mode := range []string{ModeAudio, ModeVideo, ModeConcat, ModeOGMGE, ModeAttrReg} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []Mode{ModeAudio, ModeVideo, ModeConcat, ModeOGMGE, ModeAttrReg} {
+		t.Run(string(mode), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := tinyConfig(dir, mode)
 			res, err := RunSource(context.Background(), cfg, src)
@@ -84,11 +84,11 @@ func TestRunAllModes(t *testing.T) {
 			if res.Test == nil || res.Val == nil {
 				t.Fatalf("result without val/test: %+v", res)
 			}
-			ms := readMetrics(t, filepath.Join(dir, MetricsFile))
+			ms := readMetrics(t, dir)
 			if len(ms) != 4 {
 				t.Fatalf("%d metric lines, want 4 (train+val × 2 epochs)", len(ms))
 			}
-			for _, f := range []string{CheckpointFile, BestFile, ResultFile, "config.json"} {
+			for _, f := range []string{CheckpointFile, BestFile, ResultFile, ConfigFile} {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Error(err)
 				}
@@ -108,7 +108,7 @@ func TestRunAllModes(t *testing.T) {
 
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	src := synthSource(40, 2)
-	for _, mode := range []string{ModeAttrReg, ModeOGMGE} {
+	for _, mode := range []Mode{ModeAttrReg, ModeOGMGE} {
 		full, part := t.TempDir(), t.TempDir()
 		cfg := tinyConfig(full, mode)
 		cfg.Epochs = 3
@@ -130,7 +130,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		if !reflect.DeepEqual(want, got) {
 			t.Errorf("%s: resumed result differs:\n%+v\n%+v", mode, *want.Test, *got.Test)
 		}
-		if a, b := readMetrics(t, filepath.Join(full, MetricsFile)), readMetrics(t, filepath.Join(part, MetricsFile)); !reflect.DeepEqual(a, b) {
+		if a, b := readMetrics(t, full), readMetrics(t, part); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: metrics.jsonl differs after resume", mode)
 		}
 	}
@@ -142,8 +142,8 @@ func TestAttributeReport(t *testing.T) {
 	if _, err := RunSource(context.Background(), tinyConfig(dir, ModeConcat), src); err != nil {
 		t.Fatal(err)
 	}
-	for _, method := range []string{"gradinput", "ig"} {
-		out := filepath.Join(dir, "attr-"+method)
+	for _, method := range []AttrMethod{AttrGradInput, AttrIG} {
+		out := filepath.Join(dir, "attr-"+string(method))
 		s, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: out, Method: method, Baseline: "mean"}, src)
 		if err != nil {
 			t.Fatal(err)
@@ -151,10 +151,84 @@ func TestAttributeReport(t *testing.T) {
 		if s.Clips != 4 || s.MeanAudio+s.MeanVideo < 0.999 || s.MeanAudio+s.MeanVideo > 1.001 {
 			t.Errorf("%s: summary %+v", method, s)
 		}
-		for _, f := range []string{"shares.csv", "summary.json"} {
+		for _, f := range []string{attribution.SharesFile, attribution.SummaryFile} {
 			if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 				t.Error(err)
 			}
 		}
+	}
+}
+
+// cancelSource cancels a context on its `after`-th row read (counting
+// every Example call), as a Ctrl-C arriving while the loader fills a batch
+// would. It waits a little first, so the trainer has finished the batch
+// before and is waiting for this one.
+type cancelSource struct {
+	Source
+	after  int64
+	calls  atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (s *cancelSource) Example(i int) (Example, error) {
+	if s.calls.Add(1) == s.after {
+		time.Sleep(50 * time.Millisecond)
+		s.cancel()
+	}
+	return s.Source.Example(i)
+}
+
+// TestInterruptMidBatch stops a run without a val split while the loader
+// fills a batch of its second epoch: the run must report the interruption
+// and checkpoint nothing of that epoch, and --resume must end with the
+// result of an uninterrupted run. Whether the loader hands over the batch
+// it was filling is up to the scheduler, so the interruption is tried
+// several times.
+func TestInterruptMidBatch(t *testing.T) {
+	src := synthSource(40, 4)
+	train := 0
+	for i := range src.Clips {
+		if src.Clips[i].Split == "val" {
+			src.Clips[i].Split = "train"
+		}
+		if src.Clips[i].Split == "train" {
+			train++
+		}
+	}
+	cfg := tinyConfig(t.TempDir(), ModeConcat)
+	want, err := RunSource(context.Background(), cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var part string
+	for try := 0; try < 8; try++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		// splitIndex reads every row once, epoch 1 every train row; then
+		// stop 4 rows into epoch 2's second batch of 8.
+		cs := &cancelSource{Source: src, after: int64(src.Len() + train + 8 + 4), cancel: cancel}
+		part = t.TempDir()
+		cfg.Out = part
+		_, err := RunSource(ctx, cfg, cs)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("try %d: interrupted run returned %v, want context.Canceled", try, err)
+		}
+		ck, err := loadCheckpoint(filepath.Join(part, CheckpointFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ck.Epoch != 1 {
+			t.Fatalf("try %d: the checkpoint after the interruption says %d epochs done, want 1", try, ck.Epoch)
+		}
+	}
+	cfg.Resume = true
+	got, err := RunSource(context.Background(), cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Test.Seconds, got.Test.Seconds = 0, 0
+	got.RunDir = want.RunDir
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("resumed result differs from the uninterrupted one:\n%+v\n%+v", *want.Test, *got.Test)
 	}
 }

@@ -1,0 +1,156 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/avbalance/avbalance/ingest"
+)
+
+// errStop ends eachBatch early without an error.
+var errStop = errors.New("stop")
+
+// eachBatch is the one batch loop of training, evaluation and attribution:
+// it streams rows through the loader and calls f for every batch, in order.
+// f returning errStop ends the loop early without an error. When ctx ends
+// before every row was seen, eachBatch returns ctx's error, so a pass that
+// was cut short is never taken for a whole one.
+func (t *trainer) eachBatch(ctx context.Context, rows []int, f func(*batch) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	ch := t.ld.stream(ctx, rows)
+	defer func() {
+		cancel()
+		for b := range ch {
+			t.ld.release(b)
+		}
+	}()
+	seen := 0
+	for b := range ch {
+		err := b.err
+		if err == nil {
+			err = f(b)
+		}
+		seen += b.n
+		t.ld.release(b)
+		if errors.Is(err, errStop) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if seen < len(rows) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("train: the loader stopped after %d of %d rows", seen, len(rows))
+	}
+	return nil
+}
+
+// trainPass runs the optimizer over the shuffled train split.
+func (t *trainer) trainPass(ctx context.Context, epoch int) (Metrics, error) {
+	acc := &accum{s: &t.m.spec}
+	s := &Step{Epoch: epoch, Params: t.tn.paramInfo(), n: t.tn}
+	steps := 0
+	err := t.eachBatch(ctx, shuffled(t.splits[ingest.SplitTrain], t.cfg.Seed, epoch), func(b *batch) error {
+		if err := t.step(s, b, acc); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if steps++; t.cfg.MaxSteps > 0 && steps >= t.cfg.MaxSteps {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil {
+		return Metrics{}, err
+	}
+	m := acc.metrics(epoch, ingest.SplitTrain, 0)
+	t.method.Report(&m)
+	return m, nil
+}
+
+// step is one optimizer step on batch b: the method sets its inputs, the
+// graph runs forward and backward, the method may modulate the gradients,
+// and the optimizer updates the weights.
+func (t *trainer) step(s *Step, b *batch, acc *accum) error {
+	n := t.tn
+	s.N, s.Labels, s.IDs = b.n, b.labels, b.ids
+	if err := t.method.BeforeStep(s); err != nil {
+		return fmt.Errorf("train: %s: %w", t.cfg.Mode, err)
+	}
+	if err := n.feed(inputs{audio: b.audio, frames: b.frames, labels: b.labels, n: b.n}); err != nil {
+		return err
+	}
+	if err := n.run(); err != nil {
+		return err
+	}
+	s.Emb = [2][]float64{values64(n.emb[0]), values64(n.emb[1])}
+	s.Logits = values64(n.logits)
+	s.Head = t.m.attrHead()
+	acc.add(s.Head, s.Logits, s.Emb, b.labels, b.n)
+	if s.Grads == nil {
+		s.Grads = make([][]float32, len(n.grads))
+	}
+	for i, g := range n.grads {
+		s.Grads[i] = g.Value().Data().([]float32)
+	}
+	if err := t.method.AfterBackward(s); err != nil {
+		return fmt.Errorf("train: %s: %w", t.cfg.Mode, err)
+	}
+	t.opt.step(n.used, s.Grads)
+	return nil
+}
+
+// evalPass computes metrics of rows with the forward-only graph.
+func (t *trainer) evalPass(ctx context.Context, rows []int, epoch int, split string) (Metrics, error) {
+	begin := time.Now()
+	m, err := t.forEach(ctx, rows, nil)
+	m.Epoch, m.Split, m.Seconds = epoch, split, time.Since(begin).Seconds()
+	return m, err
+}
+
+// forEach runs the eval graph over rows, accumulating metrics; visit (if
+// not nil) sees every real row's clip id, label, logits and embeddings.
+func (t *trainer) forEach(ctx context.Context, rows []int, visit func(id string, label int, logits []float64, emb [2][]float64)) (Metrics, error) {
+	if err := t.en.syncBN(); err != nil {
+		return Metrics{}, err
+	}
+	acc := &accum{s: &t.m.spec}
+	head := t.m.attrHead()
+	k := t.m.spec.classes
+	err := t.eachBatch(ctx, rows, func(b *batch) error {
+		if err := t.en.feed(inputs{audio: b.audio, frames: b.frames, labels: b.labels, n: b.n}); err != nil {
+			return err
+		}
+		if err := t.en.run(); err != nil {
+			return err
+		}
+		logits := values64(t.en.logits)
+		emb := [2][]float64{values64(t.en.emb[0]), values64(t.en.emb[1])}
+		acc.add(head, logits, emb, b.labels, b.n)
+		if visit != nil {
+			for i := 0; i < b.n; i++ {
+				var e [2][]float64
+				for m := range e {
+					if d := len(emb[m]) / t.cfg.Batch; d > 0 {
+						e[m] = emb[m][i*d : (i+1)*d]
+					}
+				}
+				visit(b.ids[i], b.labels[i], logits[i*k:(i+1)*k], e)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Metrics{}, err
+	}
+	m := acc.metrics(0, "", 0)
+	t.method.Report(&m)
+	return m, nil
+}
