@@ -59,7 +59,7 @@ func TestIGCompleteness(t *testing.T) {
 	for _, h := range heads() {
 		e := [2][]float64{randVec(r, 3), randVec(r, 5)}
 		base := [2][]float64{randVec(r, 3), randVec(r, 5)}
-		ig, err := HeadIG(h, e, base, 1, 256)
+		ig, err := HeadIG(h, e, base, Logit, 1, 256)
 		if err != nil {
 			t.Fatal(err)
 		}

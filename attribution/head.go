@@ -16,6 +16,8 @@ type Head interface {
 	Logits(dst []float64, e [Modalities][]float64) []float64
 	// ClassGrad writes ∂f_c/∂e_m for every modality into dst (len Dims()[m] each).
 	ClassGrad(dst [Modalities][]float64, e [Modalities][]float64, c int)
+	// WeightedGrad writes Σ_k w_k ∂f_k/∂e_m for every modality into dst.
+	WeightedGrad(dst [Modalities][]float64, e [Modalities][]float64, w []float64)
 	// Part writes modality m's own logits into dst: the per-modality part of
 	// the head used by OGM-GE's discrepancy ratio (see each head's doc).
 	Part(dst []float64, m int, e []float64) []float64
@@ -48,6 +50,11 @@ func (h *Linear) Logits(dst []float64, e [Modalities][]float64) []float64 {
 // ClassGrad implements Head: ∂f_c/∂e_m is column c of W_m.
 func (h *Linear) ClassGrad(dst [Modalities][]float64, _ [Modalities][]float64, c int) {
 	classColumns(dst, h.W, c)
+}
+
+// WeightedGrad implements Head: W_m·w.
+func (h *Linear) WeightedGrad(dst [Modalities][]float64, _ [Modalities][]float64, w []float64) {
+	matVecs(dst, h.W, w)
 }
 
 // Part implements Head.
@@ -90,6 +97,24 @@ func (h *Sum) Logits(dst []float64, e [Modalities][]float64) []float64 {
 // ClassGrad implements Head.
 func (h *Sum) ClassGrad(dst [Modalities][]float64, _ [Modalities][]float64, c int) {
 	classColumns(dst, h.W, c)
+}
+
+// WeightedGrad implements Head: W_m·w.
+func (h *Sum) WeightedGrad(dst [Modalities][]float64, _ [Modalities][]float64, w []float64) {
+	matVecs(dst, h.W, w)
+}
+
+// matVecs writes W_m·w into dst[m] for every modality.
+func matVecs(dst [Modalities][]float64, wm [Modalities][][]float64, w []float64) {
+	for m := range dst {
+		for i, row := range wm[m] {
+			s := 0.0
+			for k, v := range row {
+				s += v * w[k]
+			}
+			dst[m][i] = s
+		}
+	}
 }
 
 // classColumns copies column c of each modality's weight matrix into dst: the
@@ -155,6 +180,29 @@ func (h *MLP) ClassGrad(dst [Modalities][]float64, e [Modalities][]float64, c in
 			z[j] = 0
 		}
 	}
+	h.backHidden(dst, z)
+}
+
+// WeightedGrad implements Head: W1_m·(relu′(z) ⊙ W2·w).
+func (h *MLP) WeightedGrad(dst [Modalities][]float64, e [Modalities][]float64, w []float64) {
+	z := h.hidden(e)
+	for j := range z {
+		if z[j] > 0 {
+			s := 0.0
+			for k, v := range h.W2[j] {
+				s += v * w[k]
+			}
+			z[j] = s
+		} else {
+			z[j] = 0
+		}
+	}
+	h.backHidden(dst, z)
+}
+
+// backHidden writes W1_m·u into dst[m] for a gradient u of the hidden layer.
+func (h *MLP) backHidden(dst [Modalities][]float64, u []float64) {
+	z := u
 	for m := range dst {
 		for i, row := range h.W1[m] {
 			s := 0.0

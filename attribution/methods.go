@@ -3,35 +3,47 @@ package attribution
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
-// Norm selects how an attribution vector is pooled to a scalar.
+// Norm selects how a modality's attribution vector A_m is pooled to the
+// non-negative scalar a_m its share is made of.
 type Norm int
 
 const (
-	// L2 pools with the Euclidean norm (the default).
+	// L2 pools with the Euclidean norm ‖A_m‖₂ (the default).
 	L2 Norm = iota
-	// L1 pools with the sum of absolute values.
+	// L1 pools with the sum of absolute values ‖A_m‖₁.
 	L1
+	// Net pools with the signed sum Σ_i A_m,i clipped at 0: by
+	// completeness (Grad×Input of a linear head, IG) the modality's net
+	// contribution to the attributed quantity, 0 when it works against it.
+	Net
+	// NetAbs pools with |Σ_i A_m,i|: the net contribution's size, either sign.
+	NetAbs
 )
 
-// ParseNorm maps "l2" or "l1" to a Norm.
+var normNames = [...]string{"l2", "l1", "net", "net-abs"}
+
+// ParseNorm maps "l2", "l1", "net" or "net-abs" to a Norm ("" is L2).
 func ParseNorm(s string) (Norm, error) {
-	switch s {
-	case "", "l2", "L2":
+	if s == "" {
 		return L2, nil
-	case "l1", "L1":
-		return L1, nil
 	}
-	return L2, fmt.Errorf("attribution: unknown norm %q (use l2 or l1)", s)
+	for i, n := range normNames {
+		if strings.EqualFold(s, n) {
+			return Norm(i), nil
+		}
+	}
+	return L2, fmt.Errorf("attribution: unknown norm %q (use l2, l1, net or net-abs)", s)
 }
 
-// String returns "l2" or "l1".
+// String returns the norm's name: "l2", "l1", "net" or "net-abs".
 func (n Norm) String() string {
-	if n == L1 {
-		return "l1"
+	if n >= 0 && int(n) < len(normNames) {
+		return normNames[n]
 	}
-	return "l2"
+	return fmt.Sprintf("Norm(%d)", int(n))
 }
 
 // Set implements flag.Value.
@@ -167,9 +179,10 @@ func integrate(f BatchGradFunc, x, baseline []float64, steps, batch int, ends bo
 	return res, nil
 }
 
-// HeadIG runs Integrated Gradients of f_c on the concatenated embeddings of
-// a head, from baseline to e, and returns it split per modality.
-func HeadIG(h Head, e, baseline [Modalities][]float64, c, steps int) ([Modalities][]float64, error) {
+// HeadIG runs Integrated Gradients of quantity q for class c on the
+// concatenated embeddings of a head, from baseline to e, and returns it split
+// per modality.
+func HeadIG(h Head, e, baseline [Modalities][]float64, q Quantity, c, steps int) ([Modalities][]float64, error) {
 	d := h.Dims()
 	x := append(append([]float64(nil), e[0]...), e[1]...)
 	b := append(append([]float64(nil), baseline[0]...), baseline[1]...)
@@ -178,8 +191,8 @@ func HeadIG(h Head, e, baseline [Modalities][]float64, c, steps int) ([Modalitie
 	f := func(p, grad []float64) (float64, error) {
 		in := [Modalities][]float64{p[:d[0]], p[d[0]:]}
 		g[0], g[1] = grad[:d[0]], grad[d[0]:]
-		h.ClassGrad(g, in, c)
-		return h.Logits(logits, in)[c], nil
+		QuantityGrad(h, g, in, q, c)
+		return q.Value(h.Logits(logits, in), c), nil
 	}
 	ig, err := IntegratedGradients(f, x, b, steps)
 	if err != nil {
@@ -194,14 +207,22 @@ func Pool(a [Modalities][]float64, n Norm) [Modalities]float64 {
 	for m, v := range a {
 		s := 0.0
 		for _, x := range v {
-			if n == L1 {
+			switch n {
+			case L1:
 				s += math.Abs(x)
-			} else {
+			case Net, NetAbs:
+				s += x
+			default:
 				s += x * x
 			}
 		}
-		if n == L2 {
+		switch n {
+		case L2:
 			s = math.Sqrt(s)
+		case Net:
+			s = math.Max(s, 0)
+		case NetAbs:
+			s = math.Abs(s)
 		}
 		out[m] = s
 	}

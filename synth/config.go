@@ -38,6 +38,10 @@ type Cues struct {
 	ToneAmpMin float64 `json:"tone_amp_min"` // tone peak amplitude is uniform in [min,max]; default 0.15
 	ToneAmpMax float64 `json:"tone_amp_max"` // default 0.4
 	AudioSNRdB float64 `json:"audio_snr_db"` // tone power over white-noise power; default 0 dB
+	// MemberTone, when > 1, makes the audio tell the whole class: member b of a pair plays its
+	// pair's tone times MemberTone (e.g. 1.25, a major third). 0 (the default): the audio tells
+	// only the pair.
+	MemberTone float64 `json:"member_tone,omitempty"`
 
 	VideoNoise     float64 `json:"video_noise"`      // std of per-pixel, per-frame luminance noise (pixel range 0..1); default 0.08
 	CueContrast    float64 `json:"cue_contrast"`     // grating amplitude (0..1 luminance); must be > 0; default 0.25
@@ -114,6 +118,10 @@ func (c Config) validate() error {
 	case !(q.ToneLowHz > 0) || q.ToneHighHz < q.ToneLowHz || q.ToneHighHz*(1+q.ToneJitter) >= float64(c.SampleRate)/2:
 		return fmt.Errorf("synth: tones %g..%g Hz (jitter %g) must be > 0, ordered and below Nyquist %d Hz",
 			q.ToneLowHz, q.ToneHighHz, q.ToneJitter, c.SampleRate/2)
+	case q.MemberTone != 0 && !(q.MemberTone > 1) ||
+		q.MemberTone > 1 && q.ToneHighHz*q.MemberTone*(1+q.ToneJitter) >= float64(c.SampleRate)/2:
+		return fmt.Errorf("synth: MemberTone %g must be 0 (off) or > 1, with the highest member tone below Nyquist %d Hz",
+			q.MemberTone, c.SampleRate/2)
 	case q.ToneJitter < 0 || q.ToneJitter >= 0.5:
 		return fmt.Errorf("synth: ToneJitter %g out of [0, 0.5)", q.ToneJitter)
 	case q.ToneAmpMin < 0 || q.ToneAmpMax < q.ToneAmpMin || q.ToneAmpMax > 1:
@@ -161,6 +169,16 @@ func (c Config) PairToneHz(p int) float64 {
 		return q.ToneLowHz
 	}
 	return q.ToneLowHz * math.Pow(q.ToneHighHz/q.ToneLowHz, float64(p)/float64(c.Pairs()-1))
+}
+
+// ClassToneHz is the nominal tone of class k: its pair's, times MemberTone for member b when
+// MemberTone is set.
+func (c Config) ClassToneHz(k int) float64 {
+	f := c.PairToneHz(k / 2)
+	if c.Cues.MemberTone > 1 && k%2 == 1 {
+		f *= c.Cues.MemberTone
+	}
+	return f
 }
 
 // ClassOrientationDeg is the nominal grating orientation of class k (before per-clip jitter), in

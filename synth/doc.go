@@ -10,8 +10,9 @@
 //   - Audio carries the pair only: a pure tone at a pair-specific frequency (log-spaced from
 //     Cues.ToneLowHz to Cues.ToneHighHz, 300–2400 Hz by default) with random detune (±3%),
 //     amplitude, phase and 10 ms fades, in white Gaussian noise at Cues.AudioSNRdB (0 dB).
-//     Nothing in the audio depends on the member. A narrow spectral peak in a log-mel or STFT
-//     feature is found by a small model within a few batches.
+//     Nothing in the audio depends on the member, unless Cues.MemberTone is set: then member b
+//     plays its pair's tone times MemberTone and the audio tells the whole class too. A narrow
+//     spectral peak in a log-mel or STFT feature is found by a small model within a few batches.
 //   - Video carries the whole class, through a subtle cue: a faint circular grating patch
 //     (Cues.CueContrast = 0.25 of full range, period 12% and diameter 50% of the frame) whose
 //     orientation is the class: members of a pair are 90° apart, and pair p turns both by

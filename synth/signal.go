@@ -50,15 +50,16 @@ func splitmix(x uint64) uint64 {
 // The audio is drawn before the video from the same stream, so both are fixed by (Seed, index).
 func (r *renderer) render(index, label int) {
 	seedRNG(r.pcg, r.cfg.Seed, streamClip, uint64(index))
-	r.renderAudio(label / 2)
+	r.renderAudio(label)
 	r.renderVideo(label)
 }
 
-// renderAudio writes a tone at pair p's frequency (jittered in pitch, amplitude and phase, 10 ms
-// fades) in white Gaussian noise at Cues.AudioSNRdB. Nothing in it depends on the pair member.
-func (r *renderer) renderAudio(p int) {
+// renderAudio writes a tone at class k's frequency (jittered in pitch, amplitude and phase, 10 ms
+// fades) in white Gaussian noise at Cues.AudioSNRdB. Unless Cues.MemberTone is set, nothing in it
+// depends on the pair member.
+func (r *renderer) renderAudio(k int) {
 	c, q, g := r.cfg, r.cfg.Cues, r.rng
-	f := c.PairToneHz(p) * (1 + q.ToneJitter*(2*g.Float64()-1))
+	f := c.ClassToneHz(k) * (1 + q.ToneJitter*(2*g.Float64()-1))
 	amp := q.ToneAmpMin + (q.ToneAmpMax-q.ToneAmpMin)*g.Float64()
 	phase := 2 * math.Pi * g.Float64()
 	noise := amp / math.Sqrt2 / math.Pow(10, q.AudioSNRdB/20)

@@ -378,3 +378,29 @@ func BenchmarkRenderClip(b *testing.B) {
 		r.render(i, i%cfg.Classes)
 	}
 }
+
+// TestMemberTone: with MemberTone the member b of a pair sounds its pair's
+// tone times MemberTone, so the audio tells the whole class.
+func TestMemberTone(t *testing.T) {
+	cfg := Config{Out: "x", Seconds: 0.5}.WithDefaults()
+	cfg.Cues.MemberTone, cfg.Cues.AudioSNRdB = 1.25, 20
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := newRenderer(cfg)
+	for k := 0; k < cfg.Classes; k++ {
+		seedRNG(r.pcg, cfg.Seed, streamClip, uint64(k))
+		r.renderAudio(k)
+		want := cfg.PairToneHz(k / 2)
+		if k%2 == 1 {
+			want *= 1.25
+		}
+		if got := dominantHz(r.audio, cfg.SampleRate); math.Abs(math.Log(got/want)) > 0.04 {
+			t.Errorf("class %d: dominant %.0f Hz, want %.0f Hz (±4%%)", k, got, want)
+		}
+	}
+	cfg.Cues.MemberTone = 0.5
+	if err := cfg.validate(); err == nil {
+		t.Error("MemberTone 0.5 accepted")
+	}
+}

@@ -74,8 +74,9 @@ type AttributeConfig struct {
 	Method   AttrMethod       // default gradinput
 	Steps    int              // IG steps (default 32)
 	Baseline Baseline         // IG baseline, default zero
-	Norm     attribution.Norm // default L2
-	Class    AttrClass        // default the true class
+	Quantity attribution.Quantity // what is attributed; default the raw logit
+	Norm     attribution.Norm     // default L2
+	Class    AttrClass            // default the true class
 	Progress io.Writer
 }
 
@@ -131,8 +132,8 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 			return nil, err
 		}
 		sum := attribution.Summarize(out, src.Labels(), string(ac.Method), norm)
-		sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "baseline": ac.Baseline,
-			"steps": ac.Steps, "completeness_max_rel_error": worst}
+		sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "quantity": ac.Quantity,
+			"baseline": ac.Baseline, "steps": ac.Steps, "completeness_max_rel_error": worst}
 		if err := attribution.WriteReport(ac.Out, out, sum); err != nil {
 			return nil, err
 		}
@@ -144,7 +145,7 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 		emb         [2][]float64
 	}
 	var clips []clip
-	_, err = t.forEach(ctx, rows, func(id string, label int, logits []float64, emb [2][]float64) {
+	_, err = t.forEach(ctx, rows, &accum{s: &t.m.spec}, func(id string, label int, logits []float64, emb [2][]float64) {
 		clips = append(clips, clip{id: id, label: label, pred: argmax(logits),
 			emb: [2][]float64{append([]float64(nil), emb[0]...), append([]float64(nil), emb[1]...)}})
 	})
@@ -171,17 +172,18 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 		}
 		var a [2][]float64
 		if ac.Method == AttrIG {
-			if a, err = attribution.HeadIG(head, c.emb, base, cls, ac.Steps); err != nil {
+			if a, err = attribution.HeadIG(head, c.emb, base, ac.Quantity, cls, ac.Steps); err != nil {
 				return nil, err
 			}
 		} else {
-			a = attribution.GradInput(head, c.emb, cls)
+			a = attribution.GradInputOf(head, c.emb, ac.Quantity, cls)
 		}
 		out = append(out, attribution.ClipShares{ClipID: c.id, Label: c.label, Predicted: c.pred, Class: cls,
 			Shares: attribution.Shares(attribution.Pool(a, norm))})
 	}
 	sum := attribution.Summarize(out, src.Labels(), string(ac.Method), norm)
-	sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "baseline": ac.Baseline, "steps": ac.Steps}
+	sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "quantity": ac.Quantity,
+		"baseline": ac.Baseline, "steps": ac.Steps}
 	if err := attribution.WriteReport(ac.Out, out, sum); err != nil {
 		return nil, err
 	}

@@ -16,15 +16,17 @@ import (
 // r's input gradient is ∂f_c/∂x at row r's input.
 type inputIG struct {
 	n      *net
+	q      attribution.Quantity
 	sel    *G.Node // [rows,K] one-hot class per row
 	logits G.Value
 	grads  [2]G.Value // of the audio and frames inputs (nil if unused)
 }
 
-// newInputIG builds the graph for rows path points at a time. Build it after
+// newInputIG builds the graph for rows path points at a time, for the
+// attributed quantity q. Build it after
 // the model's weights are final; it copies the batch-norm statistics of the
 // model's first graph before every run.
-func newInputIG(m *model, rows int) (ig *inputIG, err error) {
+func newInputIG(m *model, rows int, q attribution.Quantity) (ig *inputIG, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("train: building the input-gradient graph: %v", r)
@@ -36,9 +38,9 @@ func newInputIG(m *model, rows int) (ig *inputIG, err error) {
 	b.encoders()
 	logits := b.head(n.emb)
 	n.logits = logits
-	ig = &inputIG{n: n}
+	ig = &inputIG{n: n, q: q}
 	ig.sel = G.NewMatrix(n.g, s.dt, G.WithShape(rows, s.classes), G.WithName("class"))
-	out := must(G.Sum(must(G.HadamardProd(ig.sel, logits))))
+	out := must(G.Sum(quantityValue(b, q, logits, ig.sel)))
 	var wrt G.Nodes
 	for _, in := range []*G.Node{n.audio, n.frames} {
 		if in != nil {
@@ -125,7 +127,7 @@ func (ig *inputIG) clip(x, base [2][]float64, c, steps int) ([2][]float64, *attr
 			return err
 		}
 		for r := range points {
-			values[r] = logits[r*k+c]
+			values[r] = ig.q.Value(logits[r*k:(r+1)*k], c)
 			copy(grads[r][:size[0]], g[0][r*size[0]:])
 			copy(grads[r][size[0]:], g[1][r*size[1]:])
 		}
@@ -152,7 +154,7 @@ const igRows = 8
 // attributeInputs is AttributeSource for AttrIGInput.
 func attributeInputs(ctx context.Context, ac AttributeConfig, t *trainer, rows []int, norm attribution.Norm) ([]attribution.ClipShares, float64, error) {
 	s := t.m.spec
-	ig, err := newInputIG(t.m, min(igRows, ac.Steps+2))
+	ig, err := newInputIG(t.m, min(igRows, ac.Steps+2), ac.Quantity)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -22,6 +22,8 @@ type checkpoint struct {
 	Method    []byte // the method's state (Method.State)
 	BestEpoch int    // -1 before the first validation
 	BestScore float64
+	BestOK    bool   // BestEpoch met the method's admission rule
+	Rule      string // the method's admission rule, if any
 }
 
 type savedTensor struct {
@@ -37,7 +39,7 @@ type savedBN struct {
 
 func (t *trainer) snapshot(epoch int) (*checkpoint, error) {
 	ck := &checkpoint{Epoch: epoch, OptSteps: t.opt.steps, OptFirst: t.opt.first, OptSecond: t.opt.secnd,
-		BestEpoch: t.bestEpoch, BestScore: t.bestScore}
+		BestEpoch: t.bestEpoch, BestScore: t.bestScore, BestOK: t.bestOK, Rule: t.rule}
 	for _, p := range t.m.params {
 		ck.Params = append(ck.Params, savedTensor{Name: p.name, Shape: p.t.Shape().Clone(), Data: p.t.Data().([]float32)})
 	}

@@ -169,12 +169,14 @@ type Config struct {
 	Seed        uint64    `json:"seed"`
 
 	// How modality shares are measured, in every fusion run's metrics and
-	// in attr-reg's penalty: Grad×Input on the embeddings of the AttrClass
-	// logit, pooled with AttrNorm; Penalty in the metrics is Σ_m |s_m − r_m|
-	// for the shares r = Target.
-	Target    Target           `json:"target"`
-	AttrClass AttrClass        `json:"attr_class"`
-	AttrNorm  attribution.Norm `json:"attr_norm"`
+	// in attr-reg's penalty: Grad×Input on the embeddings of AttrQuantity
+	// (the raw logit, the log-probability, the centred logit or the margin)
+	// of the AttrClass class, pooled with AttrNorm; Penalty in the metrics
+	// is Σ_m |s_m − r_m| for the shares r = Target.
+	Target       Target               `json:"target"`
+	AttrClass    AttrClass            `json:"attr_class"`
+	AttrQuantity attribution.Quantity `json:"attr_quantity"`
+	AttrNorm     attribution.Norm     `json:"attr_norm"`
 
 	// Method holds the mode's own hyperparameters, the MethodConfig its
 	// MethodInfo makes; nil means the mode's defaults. In config.json its

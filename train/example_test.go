@@ -65,9 +65,9 @@ func ExampleRunSource() {
 		log.Fatal(err)
 	}
 	shares := res.Test.AudioShare + res.Test.VideoShare
-	fmt.Printf("%d metric lines, best epoch chosen by %s, %d test clips, shares sum to %.1f\n",
-		len(ms), res.Selection, res.Test.Clips, shares)
-	// Output: 6 metric lines, best epoch chosen by highest val accuracy (earliest on ties), 8 test clips, shares sum to 1.0
+	fmt.Printf("%d metric lines, %d test clips, shares sum to %.1f, real use measured: %t\n",
+		len(ms), res.Test.Clips, shares, res.Test.RealUse != nil)
+	// Output: 6 metric lines, 8 test clips, shares sum to 1.0, real use measured: true
 }
 
 // The registered modes and the hyperparameters of one of them.

@@ -5,18 +5,45 @@ import (
 	"math"
 	"testing"
 
+	"github.com/avbalance/avbalance/attribution"
+
 	"gorgonia.org/tensor"
 )
 
-// gradCase builds a float64 model on fixed inputs.
+// gradCase builds a float64 model on fixed inputs; the zero values of the
+// variant fields are the raw logit, L2 pooling and Grad×Input.
 type gradCase struct {
 	head       Head
 	toEncoders bool
 	predicted  bool
+	quantity   attribution.Quantity
+	norm       attribution.Norm
+	igSteps    int  // > 0: Integrated Gradients in the penalty
+	igMean     bool // IG from the batch's mean embedding
 }
 
 func (c gradCase) String() string {
-	return fmt.Sprintf("%s/enc=%v/pred=%v", c.head, c.toEncoders, c.predicted)
+	s := fmt.Sprintf("%s/enc=%v/pred=%v", c.head, c.toEncoders, c.predicted)
+	if c.quantity != attribution.Logit || c.norm != attribution.L2 {
+		s += fmt.Sprintf("/%s/%s", c.quantity, c.norm)
+	}
+	if c.igSteps > 0 {
+		s += fmt.Sprintf("/ig%d", c.igSteps)
+		if c.igMean {
+			s += "-mean"
+		}
+	}
+	return s
+}
+
+// reaches says whether the penalty depends on parameter p: the head's
+// weight matrices, all of the head through the softmax of the
+// log-probability, and the encoders unless the stop-gradient cuts them.
+func (c gradCase) reaches(p *param) bool {
+	if p.group != GroupHead {
+		return c.toEncoders
+	}
+	return len(p.t.Shape()) == 2 || c.quantity == attribution.LogProb
 }
 
 const (
@@ -33,13 +60,21 @@ var (
 func gcSpec(c gradCase) spec {
 	return spec{mode: ModeAttrReg, uses: Both, arch: ModelSmall, head: c.head, embed: gcEmbed, classes: gcClasses,
 		audioShape: gcAudio, frameShape: gcFrame, dt: tensor.Float64,
-		target: Target{0.3, 0.7}, predicted: c.predicted}
+		target: Target{0.3, 0.7}, predicted: c.predicted, quantity: c.quantity, norm: c.norm}
 }
 
 // gcMethod is attr-reg with λ 1 for the spec of c.
 func gcMethod(c gradCase) Method {
 	s := gcSpec(c)
-	return &attrReg{cfg: AttrRegConfig{Lambda: 1, PenaltyToEncoders: c.toEncoders}, target: s.target, predicted: s.predicted, norm: s.norm}
+	cfg := *defaultAttrReg()
+	cfg.LambdaMode, cfg.PenaltyToEncoders = LambdaFixed, c.toEncoders
+	if c.igSteps > 0 {
+		cfg.PenaltyAttribution, cfg.IGSteps = AttrIG, c.igSteps
+		if c.igMean {
+			cfg.IGBaseline = BaselineMean
+		}
+	}
+	return &attrReg{cfg: cfg, target: s.target, predicted: s.predicted, quantity: s.quantity, norm: s.norm, lambda: 1}
 }
 
 // gcInputs are deterministic inputs shared with penalty_reference.py.
@@ -80,11 +115,7 @@ func buildGradCase(t *testing.T, c gradCase, penaltyOnly bool) *net {
 	m := newModel(gcSpec(c), 1)
 	opts := netOptions{}
 	if penaltyOnly {
-		// The penalty reaches the head's weight matrices and, without the
-		// stop-gradient, the encoders; biases only shift logits.
-		opts = netOptions{termOnly: true, wrt: func(p *param) bool {
-			return p.group == GroupHead && len(p.t.Shape()) == 2 || p.group != GroupHead && c.toEncoders
-		}}
+		opts = netOptions{termOnly: true, wrt: c.reaches}
 	}
 	n, err := buildNet(m, gcBatch, gcMethod(c), opts)
 	if err != nil {
@@ -104,10 +135,27 @@ func (n *net) lossAt() float64 {
 	return values64(n.loss)[0]
 }
 
+// gradCases are the penalty variants checked against finite differences
+// and PyTorch (testdata/penalty_reference.py lists the same).
 var gradCases = []gradCase{
-	{HeadConcat, true, false}, {HeadConcat, false, false}, {HeadConcat, true, true},
-	{HeadSum, true, false}, {HeadSum, false, true},
-	{HeadMLP, true, false}, {HeadMLP, false, false}, {HeadMLP, true, true},
+	{head: HeadConcat, toEncoders: true}, {head: HeadConcat}, {head: HeadConcat, toEncoders: true, predicted: true},
+	{head: HeadSum, toEncoders: true}, {head: HeadSum, predicted: true},
+	{head: HeadMLP, toEncoders: true}, {head: HeadMLP}, {head: HeadMLP, toEncoders: true, predicted: true},
+	// What is attributed and how it is pooled.
+	{head: HeadConcat, toEncoders: true, quantity: attribution.LogProb},
+	{head: HeadMLP, toEncoders: true, quantity: attribution.LogProb, norm: attribution.NetAbs},
+	{head: HeadConcat, toEncoders: true, quantity: attribution.Centered, norm: attribution.NetAbs},
+	{head: HeadMLP, quantity: attribution.Centered},
+	{head: HeadConcat, toEncoders: true, quantity: attribution.Margin, norm: attribution.Net},
+	{head: HeadMLP, toEncoders: true, predicted: true, quantity: attribution.Margin},
+	{head: HeadSum, toEncoders: true, quantity: attribution.Centered, norm: attribution.L1},
+	{head: HeadMLP, toEncoders: true, quantity: attribution.LogProb, norm: attribution.Net},
+	// Integrated Gradients in the penalty.
+	{head: HeadMLP, toEncoders: true, igSteps: 4},
+	{head: HeadMLP, toEncoders: true, quantity: attribution.LogProb, igSteps: 3},
+	{head: HeadMLP, toEncoders: true, quantity: attribution.Centered, norm: attribution.NetAbs, igSteps: 3, igMean: true},
+	{head: HeadConcat, toEncoders: true, predicted: true, quantity: attribution.Margin, igSteps: 2, igMean: true},
+	{head: HeadMLP, quantity: attribution.LogProb, igSteps: 2, igMean: true},
 }
 
 // TestPenaltyGradFiniteDifferences checks the penalty's gradient w.r.t.
@@ -125,7 +173,7 @@ func TestPenaltyGradFiniteDifferences(t *testing.T) {
 				d := p.t.Data().([]float64)
 				for _, j := range probeIndices(len(d)) {
 					fd := centralDiff(n, d, j)
-					checkClose(t, p.name, j, g[j], fd, 1e-6, 1e-9)
+					checkClose(t, p.name, j, g[j], fd, 1e-6, 1e-8) // 1e-8: finite differences of a zero gradient round to ~1e-9
 				}
 			}
 			// Parameters the penalty does not reach must have no effect on it.
@@ -148,7 +196,8 @@ func TestPenaltyGradFiniteDifferences(t *testing.T) {
 // TestLossGradFiniteDifferences checks CE + λ·penalty gradients, including
 // the encoders (convolutions, pooling, frame mean), against central differences.
 func TestLossGradFiniteDifferences(t *testing.T) {
-	for _, c := range []gradCase{{HeadConcat, true, false}, {HeadMLP, true, true}} {
+	for _, c := range []gradCase{{head: HeadConcat, toEncoders: true}, {head: HeadMLP, toEncoders: true, predicted: true},
+		{head: HeadMLP, toEncoders: true, quantity: attribution.LogProb, igSteps: 2}} {
 		n := buildGradCase(t, c, false)
 		n.lossAt()
 		for i, p := range n.gradParams {

@@ -52,7 +52,7 @@ func (t *trainer) eachBatch(ctx context.Context, rows []int, f func(*batch) erro
 
 // trainPass runs the optimizer over the shuffled train split.
 func (t *trainer) trainPass(ctx context.Context, epoch int) (Metrics, error) {
-	acc := &accum{s: &t.m.spec}
+	acc := &accum{s: &t.m.spec, sumOn: true}
 	s := &Step{Epoch: epoch, Params: t.tn.paramInfo(), n: t.tn}
 	steps := 0
 	err := t.eachBatch(ctx, shuffled(t.splits[ingest.SplitTrain], t.cfg.Seed, epoch), func(b *batch) error {
@@ -70,6 +70,7 @@ func (t *trainer) trainPass(ctx context.Context, epoch int) (Metrics, error) {
 	if err != nil {
 		return Metrics{}, err
 	}
+	t.trainMean = acc.means()
 	m := acc.metrics(epoch, ingest.SplitTrain, 0)
 	t.method.Report(&m)
 	return m, nil
@@ -107,21 +108,47 @@ func (t *trainer) step(s *Step, b *batch, acc *accum) error {
 	return nil
 }
 
-// evalPass computes metrics of rows with the forward-only graph.
+// evalPass computes metrics of rows with the forward-only graph; real use
+// is measured against t.trainMean when it is known.
 func (t *trainer) evalPass(ctx context.Context, rows []int, epoch int, split string) (Metrics, error) {
+	return t.evalVisit(ctx, rows, epoch, split, nil)
+}
+
+// evalVisit is evalPass with a visitor of every row (see forEach).
+func (t *trainer) evalVisit(ctx context.Context, rows []int, epoch int, split string, visit visitor) (Metrics, error) {
 	begin := time.Now()
-	m, err := t.forEach(ctx, rows, nil)
+	m, err := t.forEach(ctx, rows, &accum{s: &t.m.spec, mean: t.trainMean}, visit)
 	m.Epoch, m.Split, m.Seconds = epoch, split, time.Since(begin).Seconds()
 	return m, err
 }
 
-// forEach runs the eval graph over rows, accumulating metrics; visit (if
-// not nil) sees every real row's clip id, label, logits and embeddings.
-func (t *trainer) forEach(ctx context.Context, rows []int, visit func(id string, label int, logits []float64, emb [2][]float64)) (Metrics, error) {
+// measureTrainMean sets t.trainMean to the mean embeddings of the train
+// split under the current weights (nil without train rows); visit, if not
+// nil, sees every train row.
+func (t *trainer) measureTrainMean(ctx context.Context, visit visitor) error {
+	t.trainMean = [2][]float64{}
+	rows := t.splits[ingest.SplitTrain]
+	if len(rows) == 0 {
+		return nil
+	}
+	acc := &accum{s: &t.m.spec, sumOn: true}
+	if _, err := t.forEach(ctx, rows, acc, visit); err != nil {
+		return err
+	}
+	t.trainMean = acc.means()
+	return nil
+}
+
+// visitor sees one real row of a pass: its clip id, label, logits [K] and
+// embeddings (nil for an unused modality), valid during the call.
+type visitor func(id string, label int, logits []float64, emb [2][]float64)
+
+// forEach runs the eval graph over rows, accumulating metrics in acc; visit
+// (if not nil) sees every real row's clip id, label, logits and embeddings.
+func (t *trainer) forEach(ctx context.Context, rows []int, acc *accum, visit visitor) (Metrics, error) {
 	if err := t.en.syncBN(); err != nil {
 		return Metrics{}, err
 	}
-	acc := &accum{s: &t.m.spec}
 	head := t.m.attrHead()
 	k := t.m.spec.classes
 	err := t.eachBatch(ctx, rows, func(b *batch) error {

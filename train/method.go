@@ -104,6 +104,11 @@ type Method interface {
 	// Report completes a pass's metrics (e.g. Loss for a method whose loss
 	// is not the cross-entropy alone).
 	Report(m *Metrics)
+	// Eligible says whether an epoch with these val metrics may be the
+	// run's chosen one; rule describes the admission (empty: no rule).
+	// Among admitted epochs the highest val accuracy wins; when none is
+	// admitted, the highest of all.
+	Eligible(val Metrics) (ok bool, rule string)
 	// State and SetState save and restore what the method keeps between
 	// steps (random generators, adaptive weights) in checkpoints.
 	State() ([]byte, error)
@@ -130,6 +135,9 @@ func (NoHooks) EndEpoch(*Epoch, Metrics, *Metrics) error { return nil }
 
 // Report implements Method.
 func (NoHooks) Report(*Metrics) {}
+
+// Eligible implements Method: every epoch, no rule.
+func (NoHooks) Eligible(Metrics) (bool, string) { return true, "" }
 
 // State implements Method.
 func (NoHooks) State() ([]byte, error) { return nil, nil }
@@ -282,9 +290,37 @@ func (g *Graph) Input(name string, shape ...int) *G.Node {
 	return in
 }
 
-// ClassGrads builds ∂f_c/∂e_m as graph ops for the one-hot classes cls
-// ([B,K], no gradient flows to it) for both modalities.
-func (g *Graph) ClassGrads(cls *G.Node) [2]*G.Node { return g.b.classGrads(cls) }
+// ClassGrads builds Σ_k w_k ∂f_k/∂e_m at the embeddings as graph ops for
+// per-row class weights w [B,K] (one-hot classes: ∂f_c/∂e_m), for both
+// modalities.
+func (g *Graph) ClassGrads(w *G.Node) [2]*G.Node { return g.b.hp.classGrads(w, g.b.hz) }
+
+// HeadAt builds the head, with the model's parameters, at other embeddings
+// (e.g. the points of an integration path); hidden is what ClassGradsAt
+// needs of that point.
+func (g *Graph) HeadAt(emb [2]*G.Node) (logits, hidden *G.Node) { return g.b.hp.apply(emb) }
+
+// ClassGradsAt is ClassGrads at a point HeadAt built.
+func (g *Graph) ClassGradsAt(w, hidden *G.Node) [2]*G.Node { return g.b.hp.classGrads(w, hidden) }
+
+// QuantityWeights builds the class weights w [B,K] of quantity q at logits
+// for the one-hot classes cls: ∂q/∂e = Σ_k w_k ∂f_k/∂e (ClassGrads).
+func (g *Graph) QuantityWeights(q attribution.Quantity, logits, cls *G.Node) *G.Node {
+	return quantityWeights(g.b, q, logits, cls)
+}
+
+// Ones is a constant all-ones matrix [rows,cols] in the graph's dtype.
+func (g *Graph) Ones(rows, cols int) *G.Node {
+	n := g.b.n
+	v := make([]float64, rows*cols)
+	for i := range v {
+		v[i] = 1
+	}
+	return G.NewConstant(n.dense(n.cast(v), tensor.Shape{rows, cols}), G.WithName(fmt.Sprintf("ones%dx%d", rows, cols)))
+}
+
+// ReLU is max(x, 0).
+func (g *Graph) ReLU(x *G.Node) *G.Node { return must(op.ReLU(x)) }
 
 // StopGradient passes x through with no gradient back.
 func (g *Graph) StopGradient(x *G.Node) *G.Node { return must(op.StopGradient(x)) }
@@ -309,7 +345,8 @@ type Step struct {
 	Labels []int    // [B]; rows ≥ N are padding
 	IDs    []string // clip ids [B]
 	// After the forward pass: the embeddings [B·E_m] (nil when unused), the
-	// logits [B·K] and the head in float64 (nil for unimodal models).
+	// logits [B·K] and the head in float64 (a unimodal model's has no
+	// dimensions for its unused modality).
 	Emb    [2][]float64
 	Logits []float64
 	Head   attribution.Head

@@ -1,61 +1,147 @@
 package train
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/train/op"
 	G "gorgonia.org/gorgonia"
 )
 
+// LambdaMode says how attr-reg's penalty weight is set.
+type LambdaMode string
+
+// Penalty weight modes.
+const (
+	// LambdaAdaptive treats the target as a constraint: λ starts at Lambda
+	// and is raised while the training shares miss the target by more than
+	// the tolerance and lowered while they are within it.
+	LambdaAdaptive LambdaMode = "adaptive"
+	// LambdaFixed keeps λ at Lambda.
+	LambdaFixed LambdaMode = "fixed"
+)
+
+func (l LambdaMode) String() string { return string(l) }
+
+// Set implements flag.Value.
+func (l *LambdaMode) Set(s string) (err error) {
+	*l, err = parseEnum("lambda mode", s, LambdaAdaptive, LambdaFixed)
+	return err
+}
+
 // AttrRegConfig are attribution regularization's hyperparameters; the
-// shares it pulls are the run's (Config.Target, AttrClass, AttrNorm).
+// shares it pulls are the run's (Config.Target, AttrQuantity, AttrClass,
+// AttrNorm).
 type AttrRegConfig struct {
-	Lambda float64 `json:"lambda"` // weight λ of the share penalty
+	Lambda     float64    `json:"lambda"`      // weight λ of the share penalty (the start value when adaptive)
+	LambdaMode LambdaMode `json:"lambda_mode"` // adaptive or fixed
+	// Tolerance is how far the mean shares may end from the target: the
+	// adaptive λ's set point, and the model selection's admission rule.
+	Tolerance float64 `json:"tolerance"`
+	// LambdaRate is the adaptive λ's step: per training step, log λ moves by
+	// LambdaRate·(e − Tolerance)/Tolerance for the smoothed share error e.
+	LambdaRate float64 `json:"lambda_rate"`
+	LambdaMax  float64 `json:"lambda_max"` // bound of the adaptive λ (and 1e-3 below)
 	// PenaltyToEncoders lets the penalty's gradient reach the encoders;
 	// by default it reaches only the fusion head.
 	PenaltyToEncoders bool `json:"penalty_to_encoders"`
+	// PenaltyAttribution is how the penalty attributes: gradinput, or ig
+	// (Integrated Gradients on the embeddings, IGSteps midpoints from
+	// IGBaseline).
+	PenaltyAttribution AttrMethod `json:"penalty_attribution"`
+	IGSteps            int        `json:"penalty_ig_steps"`
+	IGBaseline         Baseline   `json:"penalty_ig_baseline"` // zero, or mean: the batch's mean embedding (differentiated as part of the loss)
 }
 
 // Flags implements MethodConfig.
 func (c *AttrRegConfig) Flags(fs *flag.FlagSet) {
-	fs.Float64Var(&c.Lambda, "lambda", c.Lambda, "attr-reg: weight λ of the share penalty")
+	fs.Float64Var(&c.Lambda, "lambda", c.Lambda, "attr-reg: weight λ of the share penalty (with --lambda-mode adaptive its start value)")
+	fs.Var(&c.LambdaMode, "lambda-mode", "attr-reg: `mode` adaptive (λ follows the share error toward --tolerance) or fixed")
+	fs.Float64Var(&c.Tolerance, "tolerance", c.Tolerance, "attr-reg: the mean shares should end within this of --target (adaptive λ's set point; model selection admits only such epochs)")
+	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's step per training step (log λ += rate·(error − tolerance)/tolerance)")
+	fs.Float64Var(&c.LambdaMax, "lambda-max", c.LambdaMax, "attr-reg: upper bound of the adaptive λ")
 	fs.BoolVar(&c.PenaltyToEncoders, "penalty-to-encoders", c.PenaltyToEncoders,
 		"attr-reg: let the penalty's gradient reach the encoders (else only the fusion head)")
+	fs.Var(&c.PenaltyAttribution, "penalty-attribution", "attr-reg: the penalty's attribution `method`: gradinput (Grad×Input) or ig (Integrated Gradients on the embeddings)")
+	fs.IntVar(&c.IGSteps, "penalty-ig-steps", c.IGSteps, "attr-reg: Integrated Gradients steps of the penalty")
+	fs.Var(&c.IGBaseline, "penalty-ig-baseline", "attr-reg: Integrated Gradients `baseline` of the penalty: zero or mean (the batch's mean embedding)")
 }
 
 // Validate implements MethodConfig.
 func (c *AttrRegConfig) Validate() error {
-	if !(c.Lambda >= 0) {
+	switch {
+	case !(c.Lambda >= 0):
 		return fmt.Errorf("lambda %g: use a value ≥ 0", c.Lambda)
+	case c.LambdaMode != LambdaAdaptive && c.LambdaMode != LambdaFixed:
+		return fmt.Errorf("lambda mode %q: use adaptive or fixed", c.LambdaMode)
+	case c.LambdaMode == LambdaAdaptive && !(c.Lambda > 0):
+		return fmt.Errorf("lambda %g: the adaptive λ starts at --lambda; use a positive value", c.Lambda)
+	case !(c.Tolerance > 0 && c.Tolerance < 1):
+		return fmt.Errorf("tolerance %g: use a share difference in (0,1), e.g. 0.05", c.Tolerance)
+	case !(c.LambdaRate > 0):
+		return fmt.Errorf("lambda rate %g: use a positive step, e.g. 0.05", c.LambdaRate)
+	case !(c.LambdaMax >= c.Lambda):
+		return fmt.Errorf("lambda max %g: use a bound ≥ --lambda %g", c.LambdaMax, c.Lambda)
+	case c.PenaltyAttribution != AttrGradInput && c.PenaltyAttribution != AttrIG:
+		return fmt.Errorf("penalty attribution %q: use gradinput or ig", c.PenaltyAttribution)
+	case c.PenaltyAttribution == AttrIG && c.IGSteps < 1:
+		return fmt.Errorf("penalty ig steps %d: use at least 1", c.IGSteps)
+	case c.IGBaseline != BaselineZero && c.IGBaseline != BaselineMean:
+		return fmt.Errorf("penalty ig baseline %q: use zero or mean", c.IGBaseline)
 	}
 	return nil
 }
 
+// defaultAttrReg are attr-reg's defaults.
+func defaultAttrReg() *AttrRegConfig {
+	return &AttrRegConfig{Lambda: 1, LambdaMode: LambdaAdaptive, Tolerance: 0.05, LambdaRate: 0.05, LambdaMax: 100,
+		PenaltyAttribution: AttrGradInput, IGSteps: 8, IGBaseline: BaselineZero}
+}
+
 func init() {
 	RegisterMethod(MethodInfo{Mode: ModeAttrReg, Uses: Both,
-		Summary:   "attribution regularization: cross-entropy + λ·Σ_m |s_m − r_m| on the Grad×Input modality shares",
-		NewConfig: func() MethodConfig { return &AttrRegConfig{Lambda: 1} },
+		Summary:   "attribution regularization: cross-entropy + λ·Σ_m |s_m − r_m| on the modality shares, λ adapted until the shares meet the target",
+		NewConfig: func() MethodConfig { return defaultAttrReg() },
 		New: func(cfg *Config) (Method, error) {
-			return &attrReg{cfg: *cfg.Method.(*AttrRegConfig), target: cfg.Target,
-				predicted: cfg.AttrClass == ClassPredicted, norm: cfg.AttrNorm}, nil
+			c := *cfg.Method.(*AttrRegConfig)
+			return &attrReg{cfg: c, target: cfg.Target, predicted: cfg.AttrClass == ClassPredicted,
+				quantity: cfg.AttrQuantity, norm: cfg.AttrNorm, lambda: c.Lambda}, nil
 		}})
 }
 
 // attrReg adds λ·R to the cross-entropy, R = Σ_m |s_m − r_m| averaged over
 // the batch, where s_m = a_m / Σ_k a_k are the shares of the pooled
-// Grad×Input attributions a_m = pool(∂f_c/∂e_m ⊙ e_m) and r the target.
-// ∂f_c/∂e_m is built as graph ops of the head (Graph.ClassGrads), so one
+// attributions a_m = pool(A_m) of the attributed quantity q (Config's
+// AttrQuantity of the AttrClass class) and r the target. A_m is Grad×Input
+// ∂q/∂e_m ⊙ e_m or Integrated Gradients (e_m − b_m) ⊙ mean_j ∂q/∂e_m(b +
+// α_j(e − b)) over IGSteps midpoints α_j. ∂q/∂e_m is built as graph ops of
+// the head (Graph.ClassGrads, Graph.HeadAt at every path point), so one
 // first-order gradient covers the cross-entropy and the penalty, and the
 // penalty's gradient is exact (checked against finite differences and
 // PyTorch autograd with create_graph). Without PenaltyToEncoders the
 // embeddings enter the penalty through a stop-gradient.
+//
+// With LambdaAdaptive, λ is the multiplier of the constraint
+// |s̄_m − r_m| ≤ Tolerance on the batch's mean shares s̄ (as GECO, Rezende &
+// Viola 2018, does for a reconstruction constraint): after every step, with
+// e the exponential average (0.9) of the batch's max_m |s̄_m − r_m|,
+// log λ += LambdaRate·(e − Tolerance)/Tolerance, within [1e-3, LambdaMax].
 type attrReg struct {
 	NoHooks
 	cfg       AttrRegConfig
 	target    Target
 	predicted bool
+	quantity  attribution.Quantity
 	norm      attribution.Norm
+
+	lambda   float64 // current λ
+	errEMA   float64 // smoothed share error
+	steps    int     // steps seen by the controller
+	lambdaIn *G.Node // λ as a graph input
+	shares   G.Value // per-sample video shares [B], read after each run
 }
 
 // penaltyEps keeps the L2 pooling differentiable at 0 and the share
@@ -63,26 +149,35 @@ type attrReg struct {
 const penaltyEps = 1e-12
 
 func (m *attrReg) Loss(g *Graph) (*G.Node, error) {
-	if m.cfg.Lambda == 0 {
+	if m.cfg.LambdaMode == LambdaFixed && m.cfg.Lambda == 0 {
 		return nil, nil
 	}
 	cls := g.OneHot
 	if m.predicted {
 		cls = g.ArgmaxOneHot(g.Logits)
 	}
-	cg := g.ClassGrads(cls)
+	var e [2]*G.Node
+	for mm := range e {
+		e[mm] = g.Emb[mm]
+		if !m.cfg.PenaltyToEncoders {
+			e[mm] = g.StopGradient(e[mm])
+		}
+	}
+	attr := m.gradInput(g, e, cls)
+	if m.cfg.PenaltyAttribution == AttrIG {
+		attr = m.integratedGradients(g, e, cls)
+	}
 	var a [2]*G.Node
 	for mm := range a {
-		e := g.Emb[mm]
-		if !m.cfg.PenaltyToEncoders {
-			e = g.StopGradient(e)
-		}
-		a[mm] = m.pool(g, must(G.HadamardProd(cg[mm], e)))
+		a[mm] = m.pool(g, attr[mm])
 	}
 	tot := must(G.Add(must(G.Add(a[0], a[1])), g.Scalar(penaltyEps)))
 	var r *G.Node
 	for mm := range a {
 		sh := must(G.HadamardDiv(a[mm], tot))
+		if mm == 1 {
+			G.Read(sh, &m.shares)
+		}
 		d := must(G.Abs(must(G.Sub(sh, g.Scalar(m.target[mm])))))
 		if r == nil {
 			r = d
@@ -91,15 +186,145 @@ func (m *attrReg) Loss(g *Graph) (*G.Node, error) {
 		}
 	}
 	pen := must(G.Sum(must(G.HadamardProd(g.Weight, r))))
-	return must(G.Mul(g.Scalar(m.cfg.Lambda), pen)), nil
+	if m.cfg.LambdaMode == LambdaFixed {
+		return must(G.Mul(g.Scalar(m.cfg.Lambda), pen)), nil
+	}
+	m.lambdaIn = g.Input("attr-reg.lambda")
+	return must(G.Mul(m.lambdaIn, pen)), nil
 }
 
-// pool reduces Grad×Input rows [B,E] to a_m [B]: sqrt(Σ A² + ε) or Σ|A|.
+// gradInput builds ∂q/∂e_m ⊙ e_m at the embeddings.
+func (m *attrReg) gradInput(g *Graph, e [2]*G.Node, cls *G.Node) [2]*G.Node {
+	cg := g.ClassGrads(g.QuantityWeights(m.quantity, g.Logits, cls))
+	var a [2]*G.Node
+	for mm := range a {
+		a[mm] = must(G.HadamardProd(cg[mm], e[mm]))
+	}
+	return a
+}
+
+// integratedGradients builds (e_m − b_m) ⊙ (1/M) Σ_j ∂q/∂e_m(b + α_j(e − b))
+// with α_j = (j + ½)/M, the head evaluated at every path point.
+func (m *attrReg) integratedGradients(g *Graph, e [2]*G.Node, cls *G.Node) [2]*G.Node {
+	var base, diff [2]*G.Node
+	for mm := range e {
+		if m.cfg.IGBaseline == BaselineMean {
+			// The batch's mean embedding (real rows only) repeated over the
+			// batch; a function of the batch, differentiated as such.
+			rows := must(G.Reshape(g.Weight, []int{1, g.Batch()}))
+			mean := must(G.Mul(rows, e[mm]))
+			ones := g.Ones(g.Batch(), 1)
+			base[mm] = must(G.Mul(ones, mean))
+			diff[mm] = must(G.Sub(e[mm], base[mm]))
+		} else {
+			diff[mm] = e[mm]
+		}
+	}
+	steps := m.cfg.IGSteps
+	var sum [2]*G.Node
+	for j := 0; j < steps; j++ {
+		alpha := g.Scalar((float64(j) + 0.5) / float64(steps))
+		var x [2]*G.Node
+		for mm := range x {
+			x[mm] = must(G.Mul(diff[mm], alpha))
+			if base[mm] != nil {
+				x[mm] = must(G.Add(base[mm], x[mm]))
+			}
+		}
+		logits, hidden := g.HeadAt(x)
+		cg := g.ClassGradsAt(g.QuantityWeights(m.quantity, logits, cls), hidden)
+		for mm := range sum {
+			if sum[mm] == nil {
+				sum[mm] = cg[mm]
+			} else {
+				sum[mm] = must(G.Add(sum[mm], cg[mm]))
+			}
+		}
+	}
+	var a [2]*G.Node
+	for mm := range a {
+		a[mm] = must(G.HadamardProd(diff[mm], must(G.Mul(sum[mm], g.Scalar(1/float64(steps))))))
+	}
+	return a
+}
+
+// pool reduces attribution rows [B,E] to a_m [B]: sqrt(Σ A² + ε), Σ|A|,
+// max(Σ A, 0) or |Σ A|.
 func (m *attrReg) pool(g *Graph, a *G.Node) *G.Node {
-	if m.norm == attribution.L1 {
+	switch m.norm {
+	case attribution.L1:
 		return must(G.Sum(must(G.Abs(a)), 1))
+	case attribution.Net:
+		return g.ReLU(must(G.Sum(a, 1)))
+	case attribution.NetAbs:
+		return must(G.Abs(must(G.Sum(a, 1))))
 	}
 	return must(G.Sqrt(must(G.Add(must(G.Sum(must(G.Square(a)), 1)), g.Scalar(penaltyEps)))))
 }
 
-func (m *attrReg) Report(r *Metrics) { r.Loss = r.CE + m.cfg.Lambda*r.Penalty }
+func (m *attrReg) BeforeStep(s *Step) error {
+	if m.lambdaIn == nil {
+		return nil
+	}
+	return s.Set(m.lambdaIn, []float64{m.lambda})
+}
+
+func (m *attrReg) AfterBackward(s *Step) error {
+	if m.lambdaIn == nil || m.shares == nil {
+		return nil
+	}
+	v := op.Float64s(m.shares)
+	mean := 0.0
+	for i := 0; i < s.N; i++ {
+		mean += v[i]
+	}
+	mean /= float64(s.N)
+	// Two modalities: the audio share is 1 − the video share (up to ε).
+	e := math.Abs(mean - m.target[1])
+	if m.steps == 0 {
+		m.errEMA = e
+	} else {
+		m.errEMA = 0.9*m.errEMA + 0.1*e
+	}
+	m.steps++
+	step := m.cfg.LambdaRate * (m.errEMA - m.cfg.Tolerance) / m.cfg.Tolerance
+	m.lambda = math.Min(m.cfg.LambdaMax, math.Max(1e-3, m.lambda*math.Exp(step)))
+	return nil
+}
+
+// Eligible admits the epochs whose val shares are within the tolerance.
+func (m *attrReg) Eligible(val Metrics) (bool, string) {
+	ok := math.Abs(val.AudioShare-m.target[0]) <= m.cfg.Tolerance && math.Abs(val.VideoShare-m.target[1]) <= m.cfg.Tolerance
+	return ok, fmt.Sprintf("val shares within %g of the target %s", m.cfg.Tolerance, m.target)
+}
+
+func (m *attrReg) Report(r *Metrics) {
+	lambda := m.cfg.Lambda
+	if m.cfg.LambdaMode == LambdaAdaptive {
+		lambda = m.lambda
+		r.setExtra("lambda", m.lambda)
+	}
+	r.Loss = r.CE + lambda*r.Penalty
+}
+
+// attrRegState is what a checkpoint keeps of the adaptive λ.
+type attrRegState struct {
+	Lambda, ErrEMA float64
+	Steps          int
+}
+
+func (m *attrReg) State() ([]byte, error) {
+	return json.Marshal(attrRegState{m.lambda, m.errEMA, m.steps})
+}
+
+func (m *attrReg) SetState(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	var st attrRegState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return err
+	}
+	m.lambda, m.errEMA, m.steps = st.Lambda, st.ErrEMA, st.Steps
+	return nil
+}

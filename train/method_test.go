@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"flag"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -106,5 +107,31 @@ func TestREADMEModeTable(t *testing.T) {
 		if !strings.Contains(readme, row) {
 			t.Errorf("README.md lacks the row\n%s", row)
 		}
+	}
+}
+
+// TestLinearProbeSeparable: on linearly separable embeddings the probe is
+// exact, on labels unrelated to the embeddings it is at chance.
+func TestLinearProbeSeparable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	make3 := func(n int, informative bool) embeddingSet {
+		var s embeddingSet
+		for i := 0; i < n; i++ {
+			y := i % 3
+			x := []float64{r.NormFloat64(), r.NormFloat64(), r.NormFloat64(), 5}
+			if informative {
+				x[y] += 4
+			}
+			s.x, s.labels = append(s.x, x), append(s.labels, y)
+		}
+		return s
+	}
+	acc, err := fitLinearProbe(make3(150, true), make3(60, true), 3)
+	if err != nil || acc < 0.95 {
+		t.Errorf("separable: accuracy %.3f, %v", acc, err)
+	}
+	acc, err = fitLinearProbe(make3(150, false), make3(300, false), 3)
+	if err != nil || acc > 0.45 {
+		t.Errorf("uninformative: accuracy %.3f (chance 1/3), %v", acc, err)
 	}
 }

@@ -10,11 +10,12 @@ import (
 
 // Metrics are one split's results after an epoch (or an evaluation).
 //
-// Shares are Grad×Input shares on the embeddings (class and norm as
-// configured; unimodal runs report 1 for their modality). ProbeAudio and
+// Shares are Grad×Input shares on the embeddings (quantity, class and norm
+// as configured; unimodal runs report 1 for their modality). ProbeAudio and
 // ProbeVideo are the accuracies of the head with the other modality's
 // embedding set to zero; for unimodal runs they equal Accuracy for the used
-// modality and 0 for the other.
+// modality and 0 for the other. RealUse (val and test lines, eval) says how
+// much the decision depends on each modality.
 type Metrics struct {
 	Epoch         int       `json:"epoch"`
 	Split         string    `json:"split"`
@@ -32,6 +33,35 @@ type Metrics struct {
 	ProbeVideo    float64   `json:"probe_video_acc"`
 	PerClass      []float64 `json:"per_class_acc"`
 	Seconds       float64   `json:"seconds"`
+	RealUse       *RealUse  `json:"real_use,omitempty"`
+	// Extra holds a method's own figures (e.g. attr-reg's adaptive λ).
+	Extra map[string]float64 `json:"extra,omitempty"`
+}
+
+// RealUse measures how much the decision uses each modality by ablation:
+// a modality's embedding is replaced by its mean over the train split, so
+// the head gets no information from it but its usual level. v(S) is the
+// accuracy with only the modalities in S kept: Accuracy = v({a,v}),
+// AblateVideo = v({a}), AblateAudio = v({v}), AblateBoth = v(∅). The Shapley
+// values are the exact two-player Shapley contributions to accuracy,
+// ShapleyAudio = ½[(v({a}) − v(∅)) + (v({a,v}) − v({v}))], and sum to
+// Accuracy − AblateBoth. For a unimodal model the unused modality's
+// contribution is 0. The train mean is that of the embeddings the epoch's
+// training pass produced for the per-epoch val lines, and that of the train
+// split under the evaluated weights for result.json and eval.
+type RealUse struct {
+	AblateAudio  float64 `json:"ablate_audio_acc"` // accuracy with audio replaced by its train mean
+	AblateVideo  float64 `json:"ablate_video_acc"` // accuracy with video replaced by its train mean
+	AblateBoth   float64 `json:"ablate_both_acc"`  // both replaced: the constant prediction's accuracy
+	ShapleyAudio float64 `json:"shapley_audio"`
+	ShapleyVideo float64 `json:"shapley_video"`
+}
+
+func (m *Metrics) setExtra(name string, v float64) {
+	if m.Extra == nil {
+		m.Extra = map[string]float64{}
+	}
+	m.Extra[name] = v
 }
 
 // accum gathers per-sample results of a pass.
@@ -43,6 +73,14 @@ type accum struct {
 	shares  [2][]float64
 	probe   [2]int
 	correct int
+	// mean, when set, is the train-mean embedding ablation replaces a
+	// modality with; ablated counts the right answers with audio, video and
+	// both replaced.
+	mean    [2][]float64
+	ablated [3]int
+	// sum, when collecting (sumOn), adds up the embeddings of the pass.
+	sumOn bool
+	sum   [2][]float64
 }
 
 // add records the first n rows of a batch given its logits and embeddings
@@ -63,6 +101,13 @@ func (a *accum) add(h attribution.Head, logits []float64, emb [2][]float64, labe
 		if pred == y {
 			a.correct++
 		}
+		for m := range e {
+			if d := len(emb[m]) / len(labels); d > 0 {
+				e[m] = emb[m][i*d : (i+1)*d]
+			}
+		}
+		a.collect(e)
+		a.ablate(h, e, y, buf)
 		if !s.fusion() {
 			m := 0
 			if !s.useAudio() {
@@ -76,8 +121,6 @@ func (a *accum) add(h attribution.Head, logits []float64, emb [2][]float64, labe
 			continue
 		}
 		for m := range e {
-			d := len(emb[m]) / len(labels)
-			e[m] = emb[m][i*d : (i+1)*d]
 			if argmax(attribution.Probe(buf, h, m, e[m])) == y {
 				a.probe[m]++
 			}
@@ -86,10 +129,57 @@ func (a *accum) add(h attribution.Head, logits []float64, emb [2][]float64, labe
 		if s.predicted {
 			c = pred
 		}
-		sh := attribution.Shares(attribution.Pool(attribution.GradInput(h, e, c), s.norm))
+		sh := attribution.Shares(attribution.Pool(attribution.GradInputOf(h, e, s.quantity, c), s.norm))
 		a.pen += attribution.Penalty(sh, s.target)
 		a.shares[0] = append(a.shares[0], sh[0])
 		a.shares[1] = append(a.shares[1], sh[1])
+	}
+}
+
+// collect adds one sample's embeddings to the pass's sums.
+func (a *accum) collect(e [2][]float64) {
+	if !a.sumOn {
+		return
+	}
+	for m := range e {
+		if a.sum[m] == nil {
+			a.sum[m] = make([]float64, len(e[m]))
+		}
+		for i, v := range e[m] {
+			a.sum[m][i] += v
+		}
+	}
+}
+
+// means returns the mean embeddings of the pass (sumOn).
+func (a *accum) means() [2][]float64 {
+	var out [2][]float64
+	for m, s := range a.sum {
+		out[m] = make([]float64, len(s))
+		for i, v := range s {
+			out[m][i] = v / float64(len(a.labels))
+		}
+	}
+	return out
+}
+
+// ablate counts the sample as right or wrong with audio, video and both
+// replaced by the train mean.
+func (a *accum) ablate(h attribution.Head, e [2][]float64, y int, buf []float64) {
+	if a.mean[0] == nil && a.mean[1] == nil {
+		return
+	}
+	for k, keep := range [3][2]bool{{false, true}, {true, false}, {false, false}} {
+		var in [2][]float64
+		for m := range in {
+			in[m] = e[m]
+			if !keep[m] && e[m] != nil {
+				in[m] = a.mean[m]
+			}
+		}
+		if argmax(h.Logits(buf, in)) == y {
+			a.ablated[k]++
+		}
 	}
 }
 
@@ -115,6 +205,13 @@ func (a *accum) metrics(epoch int, split string, seconds float64) Metrics {
 		if argmax(a.probs[i]) == y {
 			right[y]++
 		}
+	}
+	if a.mean[0] != nil || a.mean[1] != nil {
+		v := func(k int) float64 { return float64(a.ablated[k]) / float64(n) }
+		ru := &RealUse{AblateAudio: v(0), AblateVideo: v(1), AblateBoth: v(2)}
+		ru.ShapleyAudio = ((ru.AblateVideo - ru.AblateBoth) + (m.Accuracy - ru.AblateAudio)) / 2
+		ru.ShapleyVideo = ((ru.AblateAudio - ru.AblateBoth) + (m.Accuracy - ru.AblateVideo)) / 2
+		m.RealUse = ru
 	}
 	m.PerClass = make([]float64, a.s.classes)
 	for c := range count {
@@ -169,21 +266,16 @@ func argmax(x []float64) int {
 	return best
 }
 
-// attrHead snapshots the model's fusion head in float64 (nil for unimodal).
+// attrHead snapshots the model's head in float64; a unimodal model's is a
+// linear head whose other modality has no dimensions.
 func (m *model) attrHead() attribution.Head {
 	if !m.spec.fusion() {
-		return nil
+		u := m.spec.useAudio()
+		w := [2][][]float64{{}, {}}
+		w[btoi(!u)] = m.matrix("head.w")
+		return &attribution.Linear{W: w, B: tensorValues(m.byName["head.b"])}
 	}
-	mat := func(name string) [][]float64 {
-		p := m.byName[name]
-		s := p.t.Shape()
-		v := tensorValues(p)
-		out := make([][]float64, s[0])
-		for i := range out {
-			out[i] = v[i*s[1] : (i+1)*s[1]]
-		}
-		return out
-	}
+	mat := m.matrix
 	vec := func(name string) []float64 { return tensorValues(m.byName[name]) }
 	switch m.spec.head {
 	case HeadSum:
@@ -198,3 +290,22 @@ func (m *model) attrHead() attribution.Head {
 }
 
 func tensorValues(p *param) []float64 { return op.Float64s(p.t) }
+
+// matrix is a 2-D parameter in float64, row by row.
+func (m *model) matrix(name string) [][]float64 {
+	p := m.byName[name]
+	s := p.t.Shape()
+	v := tensorValues(p)
+	out := make([][]float64, s[0])
+	for i := range out {
+		out[i] = v[i*s[1] : (i+1)*s[1]]
+	}
+	return out
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -24,6 +24,7 @@ type spec struct {
 
 	target    Target
 	predicted bool
+	quantity  attribution.Quantity
 	norm      attribution.Norm
 }
 
@@ -42,7 +43,7 @@ func (s *spec) embedDim(int) int {
 func specFromConfig(c *Config, uses Modalities, classes int, audioShape, frameShape []int) spec {
 	return spec{mode: c.Mode, uses: uses, arch: c.Model, head: c.Head, embed: c.Embed, classes: classes,
 		audioShape: audioShape, frameShape: frameShape, dt: tensor.Float32,
-		target: c.Target, predicted: c.AttrClass == ClassPredicted, norm: c.AttrNorm}
+		target: c.Target, predicted: c.AttrClass == ClassPredicted, quantity: c.AttrQuantity, norm: c.AttrNorm}
 }
 
 // param is one trainable tensor; its value is shared by every graph built
@@ -97,7 +98,8 @@ type net struct {
 // builder creates parameter nodes and layers on one graph.
 type builder struct {
 	n  *net
-	hn headNodes // the head's nodes, for classGrads
+	hp *headParams // the head's parameters
+	hz *G.Node     // the head's hidden pre-activation at the embeddings (MLP)
 }
 
 func (b *builder) param(name string, group ParamGroup, shape []int, init func(data []float64)) *G.Node {
@@ -242,89 +244,121 @@ func (b *builder) encoder(prefix string, group ParamGroup, x *G.Node) *G.Node {
 }
 
 // linear is x·W for a new weight W [in,out]; it returns the product and W.
-func (b *builder) linear(name string, x *G.Node, out int) (y, w *G.Node) {
-	in := x.Shape()[1]
-	w = b.param(name+".w", GroupHead, []int{in, out}, b.uniform(1/math.Sqrt(float64(in))))
-	return must(G.Mul(x, w)), w
+// weight creates a head weight [in,out] (uniform ±1/√in).
+func (b *builder) weight(name string, in, out int) *G.Node {
+	return b.param(name+".w", GroupHead, []int{in, out}, b.uniform(1/math.Sqrt(float64(in))))
 }
 
-func (b *builder) bias(name string, x *G.Node, bound float64) *G.Node {
-	k := x.Shape()[1]
-	bv := b.param(name, GroupHead, []int{k}, b.uniform(bound))
-	return must(G.BroadcastAdd(x, bv, nil, []byte{0}))
+// biasParam creates a head bias [k] (uniform ±bound).
+func (b *builder) biasParam(name string, k int, bound float64) *G.Node {
+	return b.param(name, GroupHead, []int{k}, b.uniform(bound))
 }
 
-// headNodes are the head's parameter nodes needed for ∂f_c/∂e_m.
-type headNodes struct {
-	w  [2]*G.Node // concat/sum: per-modality weights [E_m,K]; mlp: fc1 weights [E_m,H]
-	w2 *G.Node    // mlp: fc2 weights [H,K]
-	z  *G.Node    // mlp: hidden pre-activation [B,H]
+func addBias(x, bv *G.Node) *G.Node { return must(G.BroadcastAdd(x, bv, nil, []byte{0})) }
+
+// headParams are the head's parameter nodes; apply builds the head on any
+// pair of embeddings with them, so the head can be evaluated at several
+// points of one graph (Integrated Gradients in the loss).
+type headParams struct {
+	kind   Head
+	fusion bool
+	w      [2]*G.Node // concat/sum: per-modality weights [E_m,K]; mlp: fc1 weights [E_m,H]; unimodal: w[0] [E,K]
+	b      [2]*G.Node // concat, unimodal, mlp (fc1): b[0]; sum: one per modality
+	w2, b2 *G.Node    // mlp: fc2 weights [H,K] and bias [K]
 }
 
-// head builds the logits of the fusion (or unimodal linear) head and
-// keeps its nodes in b.hn.
-func (b *builder) head(emb [2]*G.Node) *G.Node {
+// newHead creates the parameters of the head over embeddings of the given
+// sizes (dims[m] 0 for an unused modality), in a fixed order.
+func (b *builder) newHead(dims [2]int) *headParams {
 	s := b.n.m.spec
 	k := s.classes
-	hn := &b.hn
-	if !s.fusion() {
+	h := &headParams{kind: s.head, fusion: s.fusion()}
+	if !h.fusion {
+		d := max(dims[0], dims[1])
+		h.w[0] = b.weight("head", d, k)
+		h.b[0] = b.biasParam("head.b", k, 1/math.Sqrt(float64(d)))
+		return h
+	}
+	fanIn := 1 / math.Sqrt(float64(dims[0]+dims[1]))
+	names := [2]string{"head.audio", "head.video"}
+	switch s.head {
+	case HeadMLP:
+		for m := range h.w {
+			h.w[m] = b.weight(names[m]+".fc1", dims[m], s.embed)
+		}
+		h.b[0] = b.biasParam("head.fc1.b", s.embed, fanIn)
+		h.w2 = b.weight("head.fc2", s.embed, k)
+		h.b2 = b.biasParam("head.fc2.b", k, 1/math.Sqrt(float64(s.embed)))
+	case HeadSum:
+		for m := range h.w {
+			h.w[m] = b.weight(names[m], dims[m], k)
+			h.b[m] = b.biasParam(names[m]+".b", k, 1/math.Sqrt(float64(dims[m])))
+		}
+	default:
+		for m := range h.w {
+			h.w[m] = b.weight(names[m], dims[m], k)
+		}
+		h.b[0] = b.biasParam("head.b", k, fanIn)
+	}
+	return h
+}
+
+// apply builds the logits [B,K] of the head at emb; z is the MLP's hidden
+// pre-activation [B,H] (nil for the linear heads).
+func (h *headParams) apply(emb [2]*G.Node) (logits, z *G.Node) {
+	if !h.fusion {
 		e := emb[0]
 		if e == nil {
 			e = emb[1]
 		}
-		y, _ := b.linear("head", e, k)
-		return b.bias("head.b", y, 1/math.Sqrt(float64(e.Shape()[1])))
+		return addBias(must(G.Mul(e, h.w[0])), h.b[0]), nil
 	}
-	fanIn := 1 / math.Sqrt(float64(emb[0].Shape()[1]+emb[1].Shape()[1]))
-	names := [2]string{"head.audio", "head.video"}
-	switch s.head {
+	switch h.kind {
 	case HeadMLP:
-		var z *G.Node
-		for m := range emb {
-			var zm *G.Node
-			zm, hn.w[m] = b.linear(names[m]+".fc1", emb[m], s.embed)
-			if z == nil {
-				z = zm
-			} else {
-				z = must(G.Add(z, zm))
-			}
-		}
-		hn.z = b.bias("head.fc1.b", z, fanIn)
-		h := must(G.Rectify(hn.z))
-		var lin *G.Node
-		lin, hn.w2 = b.linear("head.fc2", h, k)
-		return b.bias("head.fc2.b", lin, 1/math.Sqrt(float64(s.embed)))
-	default: // concat, sum
+		z = must(G.Add(must(G.Mul(emb[0], h.w[0])), must(G.Mul(emb[1], h.w[1]))))
+		z = addBias(z, h.b[0])
+		return addBias(must(G.Mul(must(G.Rectify(z)), h.w2)), h.b2), z
+	case HeadSum:
 		var parts [2]*G.Node
-		for m := range emb {
-			parts[m], hn.w[m] = b.linear(names[m], emb[m], k)
-			if s.head == HeadSum {
-				parts[m] = b.bias(names[m]+".b", parts[m], 1/math.Sqrt(float64(emb[m].Shape()[1])))
-			}
+		for m := range parts {
+			parts[m] = addBias(must(G.Mul(emb[m], h.w[m])), h.b[m])
 		}
-		logits := must(G.Add(parts[0], parts[1]))
-		if s.head == HeadConcat {
-			logits = b.bias("head.b", logits, fanIn)
-		}
-		return logits
+		return must(G.Add(parts[0], parts[1])), nil
+	default:
+		return addBias(must(G.Add(must(G.Mul(emb[0], h.w[0])), must(G.Mul(emb[1], h.w[1])))), h.b[0]), nil
 	}
 }
 
-// classGrads builds ∂f_c/∂e_m as graph ops for the one-hot classes cls
-// ([B,K], no gradient): linear heads give cls·W_mᵀ (column c of W_m), the
-// MLP gives ((relu′(z) ⊙ cls·W2ᵀ)·W1_mᵀ).
-func (b *builder) classGrads(cls *G.Node) (grads [2]*G.Node) {
-	hn := b.hn
-	if hn.w2 == nil {
+// head creates the head's parameters and builds its logits at emb; b keeps
+// the parameters and the hidden pre-activation for classGrads.
+func (b *builder) head(emb [2]*G.Node) *G.Node {
+	var dims [2]int
+	for m, e := range emb {
+		if e != nil {
+			dims[m] = e.Shape()[1]
+		}
+	}
+	b.hp = b.newHead(dims)
+	logits, z := b.hp.apply(emb)
+	b.hz = z
+	return logits
+}
+
+// classGrads builds ∂q/∂e_m = Σ_k w_k ∂f_k/∂e_m as graph ops for per-row
+// class weights w [B,K] (one-hot classes for the raw logit) at the head's
+// hidden pre-activation z (the MLP's; nil for linear heads): linear heads
+// give w·W_mᵀ, the MLP ((relu′(z) ⊙ w·W2ᵀ)·W1_mᵀ).
+func (h *headParams) classGrads(w, z *G.Node) (grads [2]*G.Node) {
+	if h.w2 == nil {
 		for m := range grads {
-			grads[m] = must(G.Mul(cls, must(G.Transpose(hn.w[m]))))
+			grads[m] = must(G.Mul(w, must(G.Transpose(h.w[m]))))
 		}
 		return grads
 	}
-	mask := must(op.StepMask(hn.z))
-	u := must(G.HadamardProd(mask, must(G.Mul(cls, must(G.Transpose(hn.w2))))))
+	mask := must(op.StepMask(z))
+	u := must(G.HadamardProd(mask, must(G.Mul(w, must(G.Transpose(h.w2))))))
 	for m := range grads {
-		grads[m] = must(G.Mul(u, must(G.Transpose(hn.w[m]))))
+		grads[m] = must(G.Mul(u, must(G.Transpose(h.w[m]))))
 	}
 	return grads
 }

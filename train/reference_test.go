@@ -2,17 +2,24 @@ package train
 
 import (
 	"encoding/json"
+
 	"math"
 	"os"
 	"testing"
+
+	"github.com/avbalance/avbalance/attribution"
 )
 
 type penaltyRef struct {
 	Cases []struct {
-		Head       Head    `json:"head"`
-		ToEncoders bool    `json:"to_encoders"`
-		Predicted  bool    `json:"predicted"`
-		Penalty    float64 `json:"penalty"`
+		Head       Head                 `json:"head"`
+		ToEncoders bool                 `json:"to_encoders"`
+		Predicted  bool                 `json:"predicted"`
+		Quantity   attribution.Quantity `json:"quantity"`
+		Norm       attribution.Norm     `json:"norm"`
+		IGSteps    int                  `json:"ig_steps"`
+		IGMean     bool                 `json:"ig_mean"`
+		Penalty    float64              `json:"penalty"`
 		Grads      map[string]struct {
 			Index []int     `json:"index"`
 			Grad  []float64 `json:"grad"`
@@ -33,12 +40,16 @@ func TestPenaltyGradMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(b, &ref); err != nil {
 		t.Fatal(err)
 	}
-	if len(ref.Cases) == 0 {
-		t.Fatal("no cases in penalty_grad_ref.json")
+	if len(ref.Cases) != len(gradCases) {
+		t.Fatalf("penalty_grad_ref.json has %d cases, gradCases %d: run testdata/penalty_reference.py", len(ref.Cases), len(gradCases))
 	}
-	for _, rc := range ref.Cases {
-		c := gradCase{rc.Head, rc.ToEncoders, rc.Predicted}
+	for i, rc := range ref.Cases {
+		c := gradCase{head: rc.Head, toEncoders: rc.ToEncoders, predicted: rc.Predicted, quantity: rc.Quantity,
+			norm: rc.Norm, igSteps: rc.IGSteps, igMean: rc.IGMean}
 		n := buildGradCase(t, c, true)
+		if c != gradCases[i] {
+			t.Errorf("case %d is %s in the reference, %s in gradCases", i, c, gradCases[i])
+		}
 		checkClose(t, c.String()+" penalty", 0, n.lossAt(), rc.Penalty, 1e-6, 1e-12)
 		if len(n.gradParams) != len(rc.Grads) {
 			t.Errorf("%s: %d parameters reached, PyTorch %d", c, len(n.gradParams), len(rc.Grads))

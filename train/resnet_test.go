@@ -66,7 +66,7 @@ func TestResNet18StepEvalCheckpoint(t *testing.T) {
 	}
 	logitsOf := func(tr *trainer) map[string][]float64 {
 		out := map[string][]float64{}
-		if _, err := tr.forEach(ctx, tr.splits[ingest.SplitTest], func(id string, _ int, logits []float64, _ [2][]float64) {
+		if _, err := tr.forEach(ctx, tr.splits[ingest.SplitTest], &accum{s: &tr.m.spec}, func(id string, _ int, logits []float64, _ [2][]float64) {
 			out[id] = append([]float64(nil), logits...)
 		}); err != nil {
 			t.Fatal(err)
@@ -74,7 +74,7 @@ func TestResNet18StepEvalCheckpoint(t *testing.T) {
 		return out
 	}
 	want := logitsOf(tr)
-	wantM, err := tr.forEach(ctx, tr.splits[ingest.SplitTest], nil)
+	wantM, err := tr.forEach(ctx, tr.splits[ingest.SplitTest], &accum{s: &tr.m.spec}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,12 +13,17 @@ import (
 
 // Result is what result.json holds after a run.
 type Result struct {
-	RunDir    string   `json:"run_dir"`
-	Epochs    int      `json:"epochs"`
-	BestEpoch int      `json:"best_epoch"`
-	Selection string   `json:"selection"` // how BestEpoch was chosen
-	Val       *Metrics `json:"val,omitempty"`
-	Test      *Metrics `json:"test,omitempty"`
+	RunDir    string `json:"run_dir"`
+	Epochs    int    `json:"epochs"`
+	BestEpoch int    `json:"best_epoch"`
+	Selection string `json:"selection"` // how BestEpoch was chosen
+	// Admitted says whether BestEpoch met the method's admission rule (see
+	// Method.Eligible); absent for methods without one.
+	Admitted *bool    `json:"admitted,omitempty"`
+	Val      *Metrics `json:"val,omitempty"`
+	Test     *Metrics `json:"test,omitempty"`
+	// LinearProbe of each encoder of the chosen epoch (needs train and test rows).
+	LinearProbe *LinearProbe `json:"linear_probe,omitempty"`
 }
 
 // Run trains on the shards in cfg.Shards; see RunSource.
@@ -93,6 +98,10 @@ type trainer struct {
 	opt       *optimizer
 	bestEpoch int
 	bestScore float64
+	bestOK    bool   // bestEpoch met the method's admission rule
+	rule      string // the method's admission rule, if any
+	// trainMean is the train-mean embedding real use is measured with.
+	trainMean [2][]float64
 }
 
 func newTrainer(cfg *Config, src Source, training bool) (*trainer, error) {
@@ -150,7 +159,7 @@ func (t *trainer) resume() (int, error) {
 	if err := t.method.SetState(ck.Method); err != nil {
 		return 0, fmt.Errorf("train: resume: %s: %s state: %w", path, t.cfg.Mode, err)
 	}
-	t.bestEpoch, t.bestScore = ck.BestEpoch, ck.BestScore
+	t.bestEpoch, t.bestScore, t.bestOK, t.rule = ck.BestEpoch, ck.BestScore, ck.BestOK, ck.Rule
 	return ck.Epoch, truncateMetrics(filepath.Join(t.cfg.Out, MetricsFile), ck.Epoch)
 }
 
@@ -190,8 +199,11 @@ func (t *trainer) epoch(ctx context.Context, epoch int) error {
 	}
 	improved := false
 	if val != nil {
-		if score := val.Accuracy; t.bestEpoch < 0 || score > t.bestScore {
-			t.bestEpoch, t.bestScore, improved = epoch, score, true
+		ok, rule := t.method.Eligible(*val)
+		t.rule = rule
+		score := val.Accuracy
+		if t.bestEpoch < 0 || ok && !t.bestOK || ok == t.bestOK && score > t.bestScore {
+			t.bestEpoch, t.bestScore, t.bestOK, improved = epoch, score, ok, true
 		}
 	} else {
 		t.bestEpoch, improved = epoch, true
@@ -220,8 +232,16 @@ func (t *trainer) epoch(ctx context.Context, epoch int) error {
 func (t *trainer) finish(ctx context.Context) (*Result, error) {
 	res := &Result{RunDir: t.cfg.Out, Epochs: t.cfg.Epochs, BestEpoch: t.bestEpoch,
 		Selection: "highest val accuracy (earliest on ties)"}
-	if len(t.splits[ingest.SplitVal]) == 0 {
+	switch {
+	case len(t.splits[ingest.SplitVal]) == 0:
 		res.Selection = "last epoch (no val rows)"
+	case t.rule != "" && t.bestOK:
+		res.Selection = "highest val accuracy among the epochs with " + t.rule + " (earliest on ties)"
+	case t.rule != "":
+		res.Selection = "highest val accuracy (earliest on ties): no epoch had " + t.rule
+	}
+	if t.rule != "" {
+		res.Admitted = &t.bestOK
 	}
 	path := filepath.Join(t.cfg.Out, BestFile)
 	ck, err := loadCheckpoint(path)
@@ -231,12 +251,25 @@ func (t *trainer) finish(ctx context.Context) (*Result, error) {
 	if err := t.m.restoreWeights(ck, path); err != nil {
 		return nil, err
 	}
+	// The method's state of that epoch, so the metrics report its figures.
+	if err := t.method.SetState(ck.Method); err != nil {
+		return nil, fmt.Errorf("train: %s: %s state: %w", path, t.cfg.Mode, err)
+	}
+	train := t.newEmbeddingSets(len(t.splits[ingest.SplitTrain]), maxProbeRows)
+	if err := t.measureTrainMean(ctx, train.visit); err != nil {
+		return nil, err
+	}
+	test := t.newEmbeddingSets(len(t.splits[ingest.SplitTest]), 0)
 	for _, split := range []string{ingest.SplitVal, ingest.SplitTest} {
 		rows := t.splits[split]
 		if len(rows) == 0 {
 			continue
 		}
-		m, err := t.evalPass(ctx, rows, t.bestEpoch, split)
+		var visit visitor
+		if split == ingest.SplitTest {
+			visit = test.visit
+		}
+		m, err := t.evalVisit(ctx, rows, t.bestEpoch, split, visit)
 		if err != nil {
 			return nil, err
 		}
@@ -245,6 +278,9 @@ func (t *trainer) finish(ctx context.Context) (*Result, error) {
 		} else {
 			res.Test = &m
 		}
+	}
+	if res.LinearProbe, err = t.linearProbes(train, test); err != nil {
+		return nil, err
 	}
 	if err := writeResult(t.cfg.Out, res); err != nil {
 		return nil, err
@@ -276,6 +312,9 @@ func openRun(runDir string, src Source, progress io.Writer) (*trainer, error) {
 		return nil, err
 	}
 	t.bestEpoch = ck.Epoch - 1
+	if err := t.method.SetState(ck.Method); err != nil {
+		return nil, fmt.Errorf("train: %s: %s state: %w", path, cfg.Mode, err)
+	}
 	return t, t.m.restoreWeights(ck, path)
 }
 
@@ -299,6 +338,9 @@ func EvalSource(ctx context.Context, runDir string, src Source, split string) (*
 	rows := t.splits[split]
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("train: eval: no rows with split %q (have %v)", split, splitNames(t.splits))
+	}
+	if err := t.measureTrainMean(ctx, nil); err != nil {
+		return nil, err
 	}
 	m, err := t.evalPass(ctx, rows, t.bestEpoch, split)
 	return &m, err

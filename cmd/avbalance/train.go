@@ -75,7 +75,8 @@ func runAttribute(ctx context.Context, args []string) int {
 	fs.Var(&ac.Method, "method", "attribution `method`: gradinput (Grad×Input), ig (Integrated Gradients on the embeddings) or ig-input (Integrated Gradients on the raw inputs)")
 	fs.IntVar(&ac.Steps, "steps", 32, "ig, ig-input: integration steps (ig-input: use 256 or more for completeness within ~1%)")
 	fs.Var(&ac.Baseline, "baseline", "ig, ig-input: `baseline` embedding or input, zero or mean (of the split)")
-	fs.Var(&ac.Norm, "norm", "pool attributions with the `norm` l2 (default) or l1")
+	fs.Var(&ac.Quantity, "quantity", "attribute the `quantity` logit (raw, default), logprob, centered (logit minus the class mean) or margin (to the runner-up)")
+	fs.Var(&ac.Norm, "norm", "pool attributions with the `norm` l2 (default), l1, net (signed sum clipped at 0: the net contribution) or net-abs")
 	fs.Var(&ac.Class, "class", "attribute the true or the predicted `class`")
 	if code := parse(fs, args); code >= 0 {
 		return code

@@ -5,7 +5,10 @@ Builds the same setup as train/grad_test.go in float64: the `small` encoders
 (4 × conv3x3/2 + bias + ReLU, global mean; video frames folded into the batch,
 mean over frames), embed 4, 3 classes, batch 3, fixed weights
 w[j] = s·sin(12.9898·j + 78.233·p + 0.5) (p = parameter index, s = 1/sqrt(fan-in)
-for weights; biases 0.05 + 0.1·sin(…)) and fixed inputs. ∂f_c/∂e_m comes from
+for weights; biases 0.05 + 0.1·sin(…)) and fixed inputs. Every variant of the
+penalty: the attributed quantity (raw logit, log-probability, centred logit,
+margin), the pooling (l2, l1, net = relu of the sum, net-abs) and Grad×Input or
+Integrated Gradients from the zero or the batch-mean embedding. ∂q/∂e_m comes from
 torch.autograd.grad(create_graph=True) (double backward), not from the explicit
 formula the Go graph uses. Writes penalty_grad_ref.json next to this script.
 
@@ -24,9 +27,24 @@ FRAMES = (2, 8, 8)  # N, H, W
 TARGET = (0.3, 0.7)
 EPS = 1e-12
 LABELS = [0, 2, 1]
+# (head, to_encoders, predicted, quantity, norm, ig_steps, ig_mean), in the order of
+# gradCases in grad_test.go.
 CASES = [("concat", True, False), ("concat", False, False), ("concat", True, True),
          ("sum", True, False), ("sum", False, True),
-         ("mlp", True, False), ("mlp", False, False), ("mlp", True, True)]
+         ("mlp", True, False), ("mlp", False, False), ("mlp", True, True),
+         ("concat", True, False, "logprob"),
+         ("mlp", True, False, "logprob", "net-abs"),
+         ("concat", True, False, "centered", "net-abs"),
+         ("mlp", False, False, "centered"),
+         ("concat", True, False, "margin", "net"),
+         ("mlp", True, True, "margin"),
+         ("sum", True, False, "centered", "l1"),
+         ("mlp", True, False, "logprob", "net"),
+         ("mlp", True, False, "logit", "l2", 4),
+         ("mlp", True, False, "logprob", "l2", 3),
+         ("mlp", True, False, "centered", "net-abs", 3, True),
+         ("concat", True, True, "margin", "l2", 2, True),
+         ("mlp", False, False, "logprob", "l2", 2, True)]
 
 
 def param_shapes(head):
@@ -87,7 +105,46 @@ def probe(n):
     return list(range(n)) if n <= 6 else [0, 1, n // 3, n // 2, (2 * n) // 3, n - 1]
 
 
-def case(head, to_enc, predicted):
+def quantity(q, logits, cls):
+    """q(f, c) per row, for the one-hot classes cls (the runner-up of the margin is a selection)."""
+    if q == "logprob":
+        return (torch.log_softmax(logits, dim=1) * cls).sum(dim=1)
+    if q == "centered":
+        return ((logits - logits.mean(dim=1, keepdim=True)) * cls).sum(dim=1)
+    if q == "margin":
+        runner = torch.nn.functional.one_hot((logits - 1e9 * cls).argmax(dim=1), K).double()
+        return (logits * (cls - runner.detach())).sum(dim=1)
+    return (logits * cls).sum(dim=1)
+
+
+def pool(a, norm):
+    if norm == "l1":
+        return a.abs().sum(dim=1)
+    if norm == "net":
+        return torch.relu(a.sum(dim=1))
+    if norm == "net-abs":
+        return a.sum(dim=1).abs()
+    return torch.sqrt((a ** 2).sum(dim=1) + EPS)
+
+
+def attributions(P, head, xa, xv, cls, q, steps, mean):
+    """Grad×Input of q at (xa, xv), or IG over `steps` midpoints from zero or the batch mean;
+    ∂q/∂x by autograd with create_graph (double backward), not the Go graph's formula."""
+    if steps == 0:
+        ga, gv = torch.autograd.grad(quantity(q, head_fn(P, head, xa, xv), cls).sum(), (xa, xv), create_graph=True)
+        return ga * xa, gv * xv
+    ba = xa.mean(dim=0, keepdim=True).expand_as(xa) if mean else torch.zeros_like(xa)
+    bv = xv.mean(dim=0, keepdim=True).expand_as(xv) if mean else torch.zeros_like(xv)
+    sa, sv = 0, 0
+    for j in range(steps):
+        t = (j + 0.5) / steps
+        pa, pv = ba + t * (xa - ba), bv + t * (xv - bv)
+        ga, gv = torch.autograd.grad(quantity(q, head_fn(P, head, pa, pv), cls).sum(), (pa, pv), create_graph=True)
+        sa, sv = sa + ga, sv + gv
+    return (xa - ba) * sa / steps, (xv - bv) * sv / steps
+
+
+def case(head, to_enc, predicted, q="logit", norm="l2", ig_steps=0, ig_mean=False):
     shapes = param_shapes(head)
     P = {name: fixed(p, shape) for p, (name, shape) in enumerate(shapes)}
     a, f = inputs()
@@ -102,22 +159,20 @@ def case(head, to_enc, predicted):
         xa, xv = ea, ev
     else:  # stop-gradient at e_m: the penalty reaches only the head
         xa, xv = ea.detach().requires_grad_(), ev.detach().requires_grad_()
-    fc = (head_fn(P, head, xa, xv) * cls).sum()
-    ga, gv = torch.autograd.grad(fc, (xa, xv), create_graph=True)
-    amt = []
-    for g, e in ((ga, xa), (gv, xv)):
-        amt.append(torch.sqrt(((g * e) ** 2).sum(dim=1) + EPS))
+    amt = [pool(a, norm) for a in attributions(P, head, xa, xv, cls, q, ig_steps, ig_mean)]
     tot = amt[0] + amt[1] + EPS
     r = (amt[0] / tot - TARGET[0]).abs() + (amt[1] / tot - TARGET[1]).abs()
     pen = r.mean()
-    reached = [n for n, s in shapes if (n.startswith("head.") and len(s) == 2) or (not n.startswith("head.") and to_enc)]
+    reached = [n for n, s in shapes if (n.startswith("head.") and (len(s) == 2 or q == "logprob"))
+               or (not n.startswith("head.") and to_enc)]
     grads = torch.autograd.grad(pen, [P[n] for n in reached], allow_unused=True)
     out = {}
     for n, g in zip(reached, grads):
         g = torch.zeros_like(P[n]) if g is None else g.detach().reshape(-1)
         idx = probe(g.numel())
         out[n] = {"index": idx, "grad": [g[i].item() for i in idx], "norm": g.norm().item()}
-    return {"head": head, "to_encoders": to_enc, "predicted": predicted, "penalty": pen.item(), "grads": out}
+    return {"head": head, "to_encoders": to_enc, "predicted": predicted, "quantity": q, "norm": norm,
+            "ig_steps": ig_steps, "ig_mean": ig_mean, "penalty": pen.item(), "grads": out}
 
 
 def main():

@@ -1,0 +1,416 @@
+// Command attrmatrix is the measurement behind attr-reg's defaults: generated
+// sets with different imbalance × seeds × target shares × penalty variants,
+// each run next to naive fusion and the unimodal references on the same
+// shards, and a markdown report of what each variant achieves.
+//
+//	go run -tags openblas ./bench/attrmatrix -out /tmp/attrmatrix -results bench/RESULTS-attr-reg.md
+//
+// Runs already finished in -out (a result.json) are read, not retrained, so
+// an interrupted matrix continues where it stopped.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/avbalance/avbalance/demo"
+	"github.com/avbalance/avbalance/features"
+	"github.com/avbalance/avbalance/ingest"
+	"github.com/avbalance/avbalance/pipeline"
+	"github.com/avbalance/avbalance/synth"
+	"github.com/avbalance/avbalance/train"
+)
+
+// set is a generated data set with a built-in imbalance.
+type set struct {
+	name, about string
+	weak        int // the under-used modality: 0 audio, 1 video
+	cues        func(*synth.Cues)
+}
+
+var sets = []set{
+	{"audio-dominant", "the demo's set: audio tells the pair at once, video the whole class through a faint grating (video-only ≈ 0.96)", 1,
+		func(*synth.Cues) {}},
+	{"video-dominant", "audio tells the pair through a tone in heavy noise (−12 dB), video the whole class through a strong grating", 0,
+		func(c *synth.Cues) {
+			c.AudioSNRdB, c.CueContrast, c.VideoNoise, c.Distractors = -12, 0.5, 0.04, 1
+		}},
+	{"both-complete", "audio and video each tell the whole class alone (member b's tone is 1.25× its pair's), audio far faster to learn", 1,
+		func(c *synth.Cues) { c.MemberTone = 1.25 }},
+}
+
+// variant is a way of training one fusion model.
+type variant struct {
+	name   string
+	mode   train.Mode
+	params map[string]string // method flags
+	base   func(*train.Config)
+}
+
+func attr(name string, params map[string]string, base func(*train.Config)) variant {
+	return variant{name, train.ModeAttrReg, params, base}
+}
+
+// shares sets what the shares attribute and how they pool.
+func shares(quantity, norm string) func(*train.Config) {
+	return func(c *train.Config) {
+		must(c.AttrQuantity.Set(quantity))
+		must(c.AttrNorm.Set(norm))
+	}
+}
+
+var variants = []variant{
+	{"concat", train.ModeConcat, nil, nil},
+	attr("logit-l2 λ1 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "1"}, shares("logit", "l2")),
+	attr("logit-l2 λ5 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "5"}, shares("logit", "l2")),
+	attr("logit-l2 adaptive", nil, shares("logit", "l2")),
+	attr("logprob-l2 adaptive", nil, shares("logprob", "l2")),
+	attr("centered-l2 adaptive", nil, shares("centered", "l2")),
+	attr("margin-l2 adaptive", nil, shares("margin", "l2")),
+	attr("centered-net adaptive", nil, shares("centered", "net")),
+	attr("margin-net adaptive", nil, shares("margin", "net")),
+	attr("logprob-netabs adaptive", nil, shares("logprob", "net-abs")),
+	attr("centered-net adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "net")),
+	attr("logit-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("logit", "l2")),
+	attr("centered-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "net")),
+	attr("margin-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("margin", "net")),
+}
+
+var targets = []train.Target{{0.5, 0.5}, {0.3, 0.7}}
+
+func main() {
+	out := flag.String("out", "/tmp/attrmatrix", "work folder (sets, shards, runs); finished runs are reused")
+	results := flag.String("results", "", "write the markdown report here (default: stdout)")
+	seeds := flag.Int("seeds", 3, "seeds per set")
+	parallel := flag.Int("parallel", 2, "trainings at once")
+	only := flag.String("variants", "", "comma-separated variant names to run (default: all)")
+	setNames := flag.String("sets", "", "comma-separated set names (default: all)")
+	targetList := flag.String("targets", "", "comma-separated target video shares, e.g. 0.5,0.7 (default: 0.5,0.7)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	vs := pick(variants, *only, func(v variant) string { return v.name })
+	ss := pick(sets, *setNames, func(s set) string { return s.name })
+	ts := targets
+	if *targetList != "" {
+		ts = nil
+		for _, f := range strings.Split(*targetList, ",") {
+			var v float64
+			if _, err := fmt.Sscan(f, &v); err != nil {
+				log.Fatalf("target %q: %v", f, err)
+			}
+			ts = append(ts, train.Target{1 - v, v})
+		}
+	}
+	m := &matrix{out: *out, sem: make(chan struct{}, *parallel), res: map[key]*train.Result{}}
+	begin := time.Now()
+	for _, s := range ss {
+		for seed := 1; seed <= *seeds; seed++ {
+			if err := m.runSet(ctx, s, int64(seed), vs, ts); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	w := io.Writer(os.Stdout)
+	if *results != "" {
+		f, err := os.Create(*results)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer f.Close()
+		w = f
+	}
+	m.report(w, ss, vs, ts, *seeds, time.Since(begin))
+}
+
+func pick[T any](all []T, names string, name func(T) string) []T {
+	if names == "" {
+		return all
+	}
+	var out []T
+	for _, n := range strings.Split(names, ",") {
+		found := false
+		for _, x := range all {
+			if name(x) == n {
+				out, found = append(out, x), true
+			}
+		}
+		if !found {
+			log.Fatalf("unknown name %q", n)
+		}
+	}
+	return out
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+type key struct {
+	set     string
+	seed    int64
+	variant string // or the unimodal mode
+	target  float64
+}
+
+type matrix struct {
+	out string
+	sem chan struct{}
+	mu  sync.Mutex
+	res map[key]*train.Result
+}
+
+// runSet generates and extracts one set and seed, then trains the
+// references and every variant at every target on it.
+func (m *matrix) runSet(ctx context.Context, s set, seed int64, vs []variant, ts []train.Target) error {
+	dir := filepath.Join(m.out, fmt.Sprintf("%s-seed%d", s.name, seed))
+	shards := filepath.Join(dir, "shards")
+	dc := demo.DefaultConfig()
+	if _, err := os.Stat(filepath.Join(shards, "index.json")); err != nil {
+		sc := dc.Synth
+		sc.Out, sc.Seed = filepath.Join(dir, "synth"), seed
+		s.cues(&sc.Cues)
+		res, err := synth.Generate(ctx, sc)
+		if err != nil {
+			return err
+		}
+		ds, err := ingest.ReadManifest(res.Manifest, ingest.ManifestOptions{Name: "synth", Labels: res.Labels})
+		if err != nil {
+			return err
+		}
+		p, err := features.LookupWith(dc.Preset, features.Overrides{Frames: dc.Frames, Size: dc.Size, Seconds: dc.Seconds})
+		if err != nil {
+			return err
+		}
+		if _, err := pipeline.Extract(ctx, pipeline.Config{Dataset: ds, Preset: p, Out: shards, Workers: 1, Seed: uint64(seed)}); err != nil {
+			return err
+		}
+	}
+	src, err := train.OpenShards(shards)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	type job struct {
+		k   key
+		cfg train.Config
+	}
+	var jobs []job
+	for _, mode := range []train.Mode{train.ModeAudio, train.ModeVideo} {
+		c, _ := train.NewConfig(mode)
+		base(&c, dc, seed)
+		c.Epochs = 32
+		c.Out = filepath.Join(dir, "runs", string(mode))
+		jobs = append(jobs, job{key{s.name, seed, string(mode), 0}, c})
+	}
+	for _, v := range vs {
+		for _, t := range ts {
+			if v.mode == train.ModeConcat && t != ts[0] {
+				continue // concat does not depend on the target
+			}
+			c, err := train.NewConfig(v.mode)
+			if err != nil {
+				return err
+			}
+			base(&c, dc, seed)
+			c.Target = t
+			if v.base != nil {
+				v.base(&c)
+			}
+			for k, val := range v.params {
+				if err := c.SetParam(k, val); err != nil {
+					return err
+				}
+			}
+			c.Out = filepath.Join(dir, "runs", fmt.Sprintf("%s-t%.2f", strings.ReplaceAll(v.name, " ", "_"), t[1]))
+			jobs = append(jobs, job{key{s.name, seed, v.name, t[1]}, c})
+		}
+	}
+	var wg sync.WaitGroup
+	var firstErr error
+	for _, j := range jobs {
+		if res, err := train.ReadResult(j.cfg.Out); err == nil {
+			m.put(j.k, res)
+			continue
+		}
+		wg.Add(1)
+		m.sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-m.sem }()
+			os.RemoveAll(j.cfg.Out)
+			t0 := time.Now()
+			res, err := train.RunSource(ctx, j.cfg, src)
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("%v: %w", j.k, err)
+				}
+				return
+			}
+			m.res[j.k] = res
+			fmt.Fprintf(os.Stderr, "%-15s seed %d %-32s target %.2f: test acc %.3f video share %.2f (%.0fs)\n",
+				j.k.set, j.k.seed, j.k.variant, j.k.target, res.Test.Accuracy, res.Test.VideoShare, time.Since(t0).Seconds())
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil && !errors.Is(firstErr, context.Canceled) {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// base sets the demo's training recipe.
+func base(c *train.Config, dc demo.Config, seed int64) {
+	t := dc.Train
+	c.Model, c.Head, c.Embed, c.Epochs, c.Batch = t.Model, t.Head, t.Embed, t.Epochs, t.Batch
+	c.LR, c.Optimizer, c.Momentum, c.WeightDecay, c.Workers = t.LR, t.Optimizer, t.Momentum, t.WeightDecay, 1
+	c.Seed = uint64(seed)
+}
+
+func (m *matrix) put(k key, r *train.Result) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.res[k] = r
+}
+
+// stat is a mean and sample standard deviation over seeds, and every value.
+type stat struct {
+	mean, std float64
+	vals      []float64
+}
+
+func newStat(vals []float64) stat {
+	s := stat{vals: vals}
+	if len(vals) == 0 {
+		return stat{mean: math.NaN()}
+	}
+	for _, v := range vals {
+		s.mean += v
+	}
+	s.mean /= float64(len(vals))
+	if len(vals) > 1 {
+		for _, v := range vals {
+			s.std += (v - s.mean) * (v - s.mean)
+		}
+		s.std = math.Sqrt(s.std / float64(len(vals)-1))
+	}
+	return s
+}
+
+func (s stat) String() string {
+	if math.IsNaN(s.mean) {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f ± %.2f", s.mean, s.std)
+}
+
+// figures are the numbers of one run the report shows.
+type figures struct {
+	acc, share, probe, gain, shapley, linprobe float64
+	admitted                                   bool
+	lambda                                     float64
+}
+
+func figuresOf(r *train.Result, weak int) figures {
+	t := r.Test
+	f := figures{acc: t.Accuracy, share: t.VideoShare, probe: t.ProbeVideo, lambda: math.NaN()}
+	if weak == 0 {
+		f.share, f.probe = t.AudioShare, t.ProbeAudio
+	}
+	if ru := t.RealUse; ru != nil {
+		f.gain, f.shapley = t.Accuracy-ru.AblateVideo, ru.ShapleyVideo
+		if weak == 0 {
+			f.gain, f.shapley = t.Accuracy-ru.AblateAudio, ru.ShapleyAudio
+		}
+	}
+	if lp := r.LinearProbe; lp != nil {
+		if p := [2]*float64{lp.Audio, lp.Video}[weak]; p != nil {
+			f.linprobe = *p
+		}
+	}
+	f.admitted = r.Admitted != nil && *r.Admitted
+	if l, ok := t.Extra["lambda"]; ok {
+		f.lambda = l
+	}
+	return f
+}
+
+func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, seeds int, took time.Duration) {
+	fmt.Fprintf(w, "# attr-reg variants: shares, real use and accuracy on generated sets\n\n")
+	fmt.Fprintf(w, "Regenerate: `go run -tags openblas ./bench/attrmatrix -out /tmp/attrmatrix -results bench/RESULTS-attr-reg.md` "+
+		"(%d seeds, %s this time). Every run uses the demo's recipe (480 clips, tiny preset, 32×32 frames, small encoders "+
+		"embedding 64, SGD lr 0.01 momentum 0.9, batch 32, 16 epochs for fusion and 32 for the unimodal references); "+
+		"test split at the epoch chosen on val. Columns are of the set's under-used modality: its test share, the fusion "+
+		"model's probe (its part of the head alone), its ablation gain (test accuracy minus accuracy with it replaced by "+
+		"its train-mean embedding), its Shapley contribution to accuracy and the linear probe of its frozen encoder; "+
+		"mean ± std over seeds. *met* counts the seeds whose test share is within 0.05 of the target.\n\n", seeds, took.Round(time.Second))
+	for _, s := range ss {
+		weakName := [2]string{"audio", "video"}[s.weak]
+		fmt.Fprintf(w, "## %s\n\n%s. Under-used modality: %s.\n\n", s.name, s.about, weakName)
+		ref := func(mode train.Mode) stat {
+			var v []float64
+			for seed := int64(1); seed <= int64(seeds); seed++ {
+				if r := m.res[key{s.name, seed, string(mode), 0}]; r != nil {
+					v = append(v, r.Test.Accuracy)
+				}
+			}
+			return newStat(v)
+		}
+		fmt.Fprintf(w, "References: audio-only test acc %s, video-only %s.\n\n", ref(train.ModeAudio), ref(train.ModeVideo))
+		for _, t := range ts {
+			fmt.Fprintf(w, "### target audio %.1f / video %.1f\n\n", t[0], t[1])
+			fmt.Fprintf(w, "| variant | test acc | %s share | met | %s probe | ablation gain | Shapley | linear probe | λ at the end |\n", weakName, weakName)
+			fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
+			for _, v := range vs {
+				tv := t[1]
+				if v.mode == train.ModeConcat {
+					tv = ts[0][1]
+				}
+				var fs []figures
+				for seed := int64(1); seed <= int64(seeds); seed++ {
+					if r := m.res[key{s.name, seed, v.name, tv}]; r != nil && r.Test != nil {
+						fs = append(fs, figuresOf(r, s.weak))
+					}
+				}
+				col := func(f func(figures) float64) stat {
+					var vals []float64
+					for _, x := range fs {
+						vals = append(vals, f(x))
+					}
+					return newStat(vals)
+				}
+				met := 0
+				for _, x := range fs {
+					if math.Abs(x.share-t[s.weak]) <= 0.05 {
+						met++
+					}
+				}
+				lam := col(func(f figures) float64 { return f.lambda })
+				lamText := "–"
+				if !math.IsNaN(lam.mean) {
+					lamText = fmt.Sprintf("%.2g", lam.mean)
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %d/%d | %s | %s | %s | %s | %s |\n", v.name,
+					col(func(f figures) float64 { return f.acc }), col(func(f figures) float64 { return f.share }), met, len(fs),
+					col(func(f figures) float64 { return f.probe }), col(func(f figures) float64 { return f.gain }),
+					col(func(f figures) float64 { return f.shapley }), col(func(f figures) float64 { return f.linprobe }), lamText)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
