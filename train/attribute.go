@@ -67,13 +67,13 @@ func (b *Baseline) Set(s string) (err error) { *b, err = ParseBaseline(s); retur
 // AttributeConfig describes an attribution report of a trained run. Zero
 // values are the defaults.
 type AttributeConfig struct {
-	RunDir   string           // run directory (config.json, best.bin)
-	Shards   string           // extraction folder
-	Split    string           // split to attribute, e.g. "test"
-	Out      string           // report folder (shares.csv, summary.json)
-	Method   AttrMethod       // default gradinput
-	Steps    int              // IG steps (default 32)
-	Baseline Baseline         // IG baseline, default zero
+	RunDir   string               // run directory (config.json, best.bin)
+	Shards   string               // extraction folder
+	Split    string               // split to attribute, e.g. "test"
+	Out      string               // report folder (shares.csv, summary.json)
+	Method   AttrMethod           // default gradinput
+	Steps    int                  // IG steps (default 32)
+	Baseline Baseline             // IG baseline, default zero
 	Quantity attribution.Quantity // what is attributed; default the raw logit
 	Norm     attribution.Norm     // default L2
 	Class    AttrClass            // default the true class
