@@ -183,6 +183,10 @@ type Config struct {
 	// fields stand beside the others.
 	Method MethodConfig `json:"-"`
 
+	// TrainedOn is what the run was trained on; RunSource records it, and
+	// eval, attribute and --resume check the data they are given against it.
+	TrainedOn *DataIdentity `json:"trained_on,omitempty"`
+
 	Workers int  `json:"workers"` // loader goroutines filling batches
 	Resume  bool `json:"-"`
 	// MaxSteps stops each epoch after this many optimizer steps (0: no limit);

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/avbalance/avbalance/ingest"
@@ -91,6 +92,10 @@ func (t *trainer) step(s *Step, b *batch, acc *accum) error {
 	if err := n.run(); err != nil {
 		return err
 	}
+	if loss := values64(n.loss); len(loss) == 1 && (math.IsNaN(loss[0]) || math.IsInf(loss[0], 0)) {
+		return configErrorf("train: the %s loss is %g in epoch %d: training diverged; lower --lr (attr-reg: --lambda or --lambda-max)",
+			t.cfg.Mode, loss[0], s.Epoch+1)
+	}
 	s.Emb = [2][]float64{values64(n.emb[0]), values64(n.emb[1])}
 	s.Logits = values64(n.logits)
 	s.Head = t.m.attrHead()
@@ -165,7 +170,7 @@ func (t *trainer) forEach(ctx context.Context, rows []int, acc *accum, visit vis
 			for i := 0; i < b.n; i++ {
 				var e [2][]float64
 				for m := range e {
-					if d := len(emb[m]) / t.cfg.Batch; d > 0 {
+					if d := len(emb[m]) / t.batch; d > 0 {
 						e[m] = emb[m][i*d : (i+1)*d]
 					}
 				}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,5 +231,43 @@ func TestInterruptMidBatch(t *testing.T) {
 	got.RunDir = want.RunDir
 	if !reflect.DeepEqual(want, got) {
 		t.Errorf("resumed result differs from the uninterrupted one:\n%+v\n%+v", *want.Test, *got.Test)
+	}
+}
+
+// TestResumeBeforeFirstCheckpoint: a run stopped before its first checkpoint
+// resumes from the start (not with "no checkpoint.bin") and ends as an
+// uninterrupted run; a run folder is never trained into twice.
+func TestResumeBeforeFirstCheckpoint(t *testing.T) {
+	src := synthSource(40, 5)
+	cfg := tinyConfig(t.TempDir(), ModeOGMGE)
+	want, err := RunSource(context.Background(), cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunSource(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) {
+		t.Errorf("a second run into %s: %v, want a ConfigError", cfg.Out, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cs := &cancelSource{Source: src, after: int64(src.Len() + 3), cancel: cancel}
+	cfg.Out = t.TempDir()
+	if _, err := RunSource(ctx, cfg, cs); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted in epoch 1: %v", err)
+	}
+	if hasCheckpoint(cfg.Out) || !hasRun(cfg.Out) {
+		t.Fatalf("after the interruption: checkpoint %v, config %v; want only the config", hasCheckpoint(cfg.Out), hasRun(cfg.Out))
+	}
+	cfg.Resume = true
+	got, err := RunSource(context.Background(), cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Test.Seconds, got.Test.Seconds, want.Val.Seconds, got.Val.Seconds = 0, 0, 0, 0
+	got.RunDir = want.RunDir
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("resumed from the start: result differs:\n%+v\n%+v", *want.Test, *got.Test)
+	}
+	cfg.LR *= 2
+	if _, err := RunSource(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) || !strings.Contains(err.Error(), "lr") {
+		t.Errorf("resume with another lr: %v, want a ConfigError naming lr", err)
 	}
 }

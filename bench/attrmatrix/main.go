@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -242,7 +243,7 @@ func (m *matrix) runSet(ctx context.Context, s set, seed int64, vs []variant, ts
 	var wg sync.WaitGroup
 	var firstErr error
 	for _, j := range jobs {
-		if res, err := train.ReadResult(j.cfg.Out); err == nil {
+		if res, err := train.ReadResult(j.cfg.Out); err == nil && sameConfig(j.cfg) {
 			m.put(j.k, res)
 			continue
 		}
@@ -272,6 +273,21 @@ func (m *matrix) runSet(ctx context.Context, s set, seed int64, vs []variant, ts
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// sameConfig reports whether the run folder of c was trained with c (all
+// but the paths and the recorded data).
+func sameConfig(c train.Config) bool {
+	saved, err := train.LoadConfig(c.Out)
+	if err != nil {
+		return false
+	}
+	strip := func(c train.Config) string {
+		c.Out, c.Shards, c.TrainedOn, c.Workers = "", "", nil, 0
+		b, _ := json.Marshal(c)
+		return string(b)
+	}
+	return strip(saved) == strip(c)
 }
 
 // base sets the demo's training recipe.
