@@ -59,6 +59,23 @@ func tinyConfig(dir string, mode Mode) Config {
 	return c
 }
 
+// sameResult checks that got equals want but for timings and the folder.
+func sameResult(t *testing.T, want, got *Result, what string) {
+	t.Helper()
+	a, b := *want, *got
+	b.RunDir = a.RunDir
+	for _, p := range []**Metrics{&a.Val, &a.Test, &b.Val, &b.Test} {
+		if *p != nil {
+			m := **p
+			m.Seconds = 0
+			*p = &m
+		}
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("%s: result differs from the uninterrupted run's:\n%+v\n%+v", what, *a.Test, *b.Test)
+	}
+}
+
 // readMetrics is ReadMetrics without the timings.
 func readMetrics(t *testing.T, runDir string) []Metrics {
 	t.Helper()
@@ -126,11 +143,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want.Test.Seconds, got.Test.Seconds, want.Val.Seconds, got.Val.Seconds = 0, 0, 0, 0
-		got.RunDir = want.RunDir
-		if !reflect.DeepEqual(want, got) {
-			t.Errorf("%s: resumed result differs:\n%+v\n%+v", mode, *want.Test, *got.Test)
-		}
+		sameResult(t, want, got, string(mode)+": resumed")
 		if a, b := readMetrics(t, full), readMetrics(t, part); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: metrics.jsonl differs after resume", mode)
 		}
@@ -227,11 +240,7 @@ func TestInterruptMidBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Test.Seconds, got.Test.Seconds = 0, 0
-	got.RunDir = want.RunDir
-	if !reflect.DeepEqual(want, got) {
-		t.Errorf("resumed result differs from the uninterrupted one:\n%+v\n%+v", *want.Test, *got.Test)
-	}
+	sameResult(t, want, got, "resumed after the interruption")
 }
 
 // TestResumeBeforeFirstCheckpoint: a run stopped before its first checkpoint
@@ -261,11 +270,7 @@ func TestResumeBeforeFirstCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Test.Seconds, got.Test.Seconds, want.Val.Seconds, got.Val.Seconds = 0, 0, 0, 0
-	got.RunDir = want.RunDir
-	if !reflect.DeepEqual(want, got) {
-		t.Errorf("resumed from the start: result differs:\n%+v\n%+v", *want.Test, *got.Test)
-	}
+	sameResult(t, want, got, "resumed from the start")
 	cfg.LR *= 2
 	if _, err := RunSource(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) || !strings.Contains(err.Error(), "lr") {
 		t.Errorf("resume with another lr: %v, want a ConfigError naming lr", err)
