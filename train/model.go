@@ -409,7 +409,7 @@ func buildNet(m *model, batch int, meth Method, opts netOptions) (n *net, err er
 		return n, n.compile()
 	}
 	n.weight = G.NewVector(n.g, s.dt, G.WithShape(batch), G.WithName("weight"))
-	lsm := must(G.LogSoftMax(n.logits, 1))
+	lsm := must(op.LogSoftMax(n.logits))
 	nll := must(G.Neg(must(G.Sum(must(G.HadamardProd(n.onehot, lsm)), 1))))
 	n.ce = must(G.Sum(must(G.HadamardProd(n.weight, nll))))
 	n.loss = n.ce
