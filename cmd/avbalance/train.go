@@ -83,18 +83,18 @@ func runEval(ctx context.Context, args []string) int {
 	if *run == "" || *shards == "" {
 		return fail(exitUsage, "eval needs --run and --shards")
 	}
-	warnOtherData("eval", *run, *shards)
 	m, err := train.Eval(ctx, *run, *shards, *split)
 	if err != nil {
 		return trainFail("eval", err)
 	}
 	printJSON(m)
+	warnOtherData("eval", *run, *shards)
 	return exitOK
 }
 
 // warnOtherData says on stderr when shards are not the data the run was
-// trained on (allowed for eval and attribute: the preset, shapes and classes
-// are checked).
+// trained on (allowed for eval and attribute once they checked the preset,
+// shapes and classes).
 func warnOtherData(verb, run, shards string) {
 	src, err := train.OpenShards(shards)
 	if err != nil {
@@ -130,11 +130,11 @@ func runAttribute(ctx context.Context, args []string) int {
 		ac.Out = ac.RunDir + "/attribution-" + ac.Split
 	}
 	ac.Progress = os.Stderr
-	warnOtherData("attribute", ac.RunDir, ac.Shards)
 	sum, err := train.Attribute(ctx, ac)
 	if err != nil {
 		return trainFail("attribute", err)
 	}
+	warnOtherData("attribute", ac.RunDir, ac.Shards)
 	printJSON(sum)
 	return exitOK
 }
