@@ -51,7 +51,7 @@ type Batch struct {
 func Open(path string, opts ...Option) (*Reader, error) {
 	data, err := mapFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("shard: open %w", err)
+		return nil, fmt.Errorf("shard: %w", err)
 	}
 	r, err := newReader(data, opts)
 	if err != nil {
@@ -73,7 +73,7 @@ func mapFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if st.Size() == 0 {
-		return nil, fmt.Errorf("%s: empty file", path)
+		return nil, fmt.Errorf("%s: empty file, not a shard", path)
 	}
 	if st.Size() != int64(int(st.Size())) {
 		return nil, fmt.Errorf("%s: file too large to map", path)

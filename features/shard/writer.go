@@ -143,7 +143,7 @@ func NewWriter(dir, name string, audioShape, frameShape []int, opts ...Option) (
 	}
 	w.f, err = os.OpenFile(w.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("shard: create %w", err)
+		return nil, fmt.Errorf("shard: %w", err)
 	}
 	// The hash sees exactly the bytes handed to the file, so Commit never re-reads the shard.
 	w.buf = bufio.NewWriterSize(io.MultiWriter(w.f, w.hash), 1<<20)
