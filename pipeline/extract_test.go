@@ -389,3 +389,41 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestExtractNotes: a clip whose display matrix turns it and one whose header lies about its
+// duration are extracted turned and sampled over their real duration, and their rows say so
+// in the notes column; other rows have no notes.
+func TestExtractNotes(t *testing.T) {
+	media := filepath.Dir(testmedia.Generated(t, "rotate_90.mp4"))
+	wav := filepath.Join(media, "tone.wav")
+	ds := &ingest.Dataset{Name: "manifest", Labels: []string{"a"}, Clips: []ingest.Clip{
+		{ID: "rotated", Path: filepath.Join(media, "rotate_90.mp4"), AudioPath: wav, Split: "train"},
+		{ID: "lies", Path: filepath.Join(media, "duration_lies.mkv"), AudioPath: wav, Split: "train"},
+		{ID: "plain", Path: filepath.Join(media, "sine_h264_aac.mp4"), Split: "train"},
+	}}
+	out := t.TempDir()
+	if _, err := Extract(context.Background(), Config{Dataset: ds, Preset: preset(t, "tiny"), Out: out, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	rows, fails := checkAccounting(t, out, ds)
+	if len(fails) > 0 {
+		t.Fatalf("failures: %v", fails)
+	}
+	for id, want := range map[string]string{"rotated": "display: frames turned as players show them (rotate 90° clockwise",
+		"lies": "duration: the container header says 3.6e+06 s", "plain": ""} {
+		r := rows[id]
+		if (want == "") != (r.Notes == "") || !strings.Contains(r.Notes, want) {
+			t.Errorf("%s: notes %q, want %q", id, r.Notes, want)
+		}
+		if d := r.DurationS; d < 1.9 || d > 2.1 {
+			t.Errorf("%s: duration_s %g, want 2", id, d)
+		}
+	}
+	rep, err := shard.Inspect(out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Notes["display"] != 1 || rep.Notes["duration"] != 1 {
+		t.Errorf("inspect counts notes %v, want display 1 and duration 1", rep.Notes)
+	}
+}

@@ -99,6 +99,10 @@ func (o *output) recover(files []string, prior []shard.Failure, ds *ingest.Datas
 	known := map[string]shard.ShardInfo{}
 	old, err := shard.ReadIndex(o.dir)
 	if err == nil {
+		if old.SchemaVersion != shard.SchemaVersion {
+			return configErrorf("%s was written by an older avbalance (shard schema %d, this one writes %d): a resume would mix the two; extract into another --out",
+				o.dir, old.SchemaVersion, shard.SchemaVersion)
+		}
 		var was features.Preset
 		if err := old.DecodePreset(&was); err != nil || !reflect.DeepEqual(was, o.cfg.Preset) {
 			return configErrorf("%s was extracted with a different preset configuration (%s): resume with the same preset and flags, or choose another --out",

@@ -18,7 +18,7 @@ import (
 
 // Index is the content of index.json: what an extraction produced and with which configuration.
 type Index struct {
-	SchemaVersion int       `json:"schema_version"` // SchemaVersion; WriteIndex fills it in when zero
+	SchemaVersion int       `json:"schema_version"` // SchemaVersion; WriteIndex fills it in when zero (ReadIndex also reads 1)
 	Tool          string    `json:"tool"`           // name and version of the program that wrote the folder
 	Created       time.Time `json:"created"`
 	Dataset       string    `json:"dataset"`
@@ -100,8 +100,8 @@ func ReadIndex(dir string) (*Index, error) {
 	if err := json.Unmarshal(b, &ix); err != nil {
 		return nil, fmt.Errorf("shard: %s: %w", path, err)
 	}
-	if ix.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("shard: %s: schema_version %d, this build reads %d", path, ix.SchemaVersion, SchemaVersion)
+	if ix.SchemaVersion < minSchemaVersion || ix.SchemaVersion > SchemaVersion {
+		return nil, fmt.Errorf("shard: %s: schema_version %d, this build reads %d to %d", path, ix.SchemaVersion, minSchemaVersion, SchemaVersion)
 	}
 	return &ix, nil
 }
