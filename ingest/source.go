@@ -30,6 +30,9 @@ func (s Source) Read() (*Dataset, error) {
 		if s.Root == "" {
 			return nil, errors.New("dataset cremad needs the CREMA-D folder (--root DIR)")
 		}
+		if SplitPolicy(s.Split) == SplitFromLists && (s.TrainList == "" || s.TestList == "") {
+			return nil, errors.New("dataset cremad with --split lists needs both lists (--train-list FILE --test-list FILE)")
+		}
 		return ReadCremaD(CremaDOptions{
 			Root: s.Root, Split: SplitPolicy(s.Split), Seed: s.Seed,
 			TrainList: s.TrainList, TestList: s.TestList, ValFrac: s.ValFrac,

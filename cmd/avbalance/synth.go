@@ -30,6 +30,9 @@ func runSynth(ctx context.Context, args []string) int {
 	if cfg.Out == "" {
 		return fail(exitUsage, "synth: --out is required")
 	}
+	if st, err := os.Stat(cfg.Out); err == nil && !st.IsDir() {
+		return fail(exitUsage, "synth: --out %s is a file, not a folder", cfg.Out)
+	}
 	// synth.Config takes 0 for "the default": a 0 given on the command line is an error.
 	if err := extractflags.CheckPositive(fs, "clips", "classes", "seconds", "size", "fps"); err != nil {
 		return fail(exitUsage, "synth: %v", err)
