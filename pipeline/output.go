@@ -260,7 +260,7 @@ func differences(was, now any) []string {
 // fail records one failed clip durably.
 func (o *output) fail(f shard.Failure) error {
 	if err := o.failures.Append(f); err != nil {
-		return fmt.Errorf("write failures.jsonl: %w", err)
+		return err // names failures.jsonl and the clip
 	}
 	o.done[f.ClipID] = true
 	o.index.ClipsFailed++
@@ -278,7 +278,7 @@ func (o *output) write(results <-chan result, shardRows int, prog *Progress) err
 		info, err := w.Commit()
 		w = nil
 		if err != nil {
-			return fmt.Errorf("write shard: %w", err)
+			return err // names the shard and the cause
 		}
 		o.index.Shards = append(o.index.Shards, info)
 		o.index.ClipsOK += rows
@@ -298,13 +298,13 @@ func (o *output) write(results <-chan result, shardRows int, prog *Progress) err
 			var err error
 			name := shard.ShardName(o.next)
 			if w, err = shard.NewWriter(o.dir, name, o.cfg.Preset.AudioShape(), o.cfg.Preset.FrameShape()); err != nil {
-				return fmt.Errorf("write shard: %w", err)
+				return err // names the shard and the cause
 			}
 			o.next++
 		}
 		if err := w.Append(*r.row); err != nil {
 			abort(w)
-			return fmt.Errorf("write shard (clip %s): %w", r.clip.ID, err)
+			return fmt.Errorf("clip %s: %w", r.clip.ID, err)
 		}
 		rows++
 		prog.Done(true)

@@ -148,6 +148,9 @@ func TestExtractReadOnlyOutput(t *testing.T) {
 		if code != 1 || !strings.Contains(msg, out) || !strings.Contains(msg, "operation not permitted") {
 			t.Errorf("exit %d, want 1 and a message naming %s and the cause:\n%s", code, out, msg)
 		}
+		if s := stutter(msg); s != "" {
+			t.Errorf("repeated %q in %q", s, msg)
+		}
 		checkNoCorruptShard(t, out)
 	})
 	t.Run("sys", func(t *testing.T) {
@@ -173,6 +176,9 @@ func TestExtractDiskFull(t *testing.T) {
 	code, msg := extract(t, bin, manifest(t, 40), out, "--shard-rows", "4")
 	if code != 1 || !strings.Contains(msg, "no space left on device") {
 		t.Errorf("exit %d, want 1 and \"no space left on device\":\n%s", code, msg)
+	}
+	if s := stutter(msg); s != "" {
+		t.Errorf("repeated %q in %q", s, msg)
 	}
 	checkNoCorruptShard(t, out)
 	ix, err := shard.ReadIndex(out)
