@@ -594,4 +594,3 @@ func openVideo(ctx context.Context, path string) (*demux.Input, int, error) {
 	discardOtherStreams(fc.FormatContext, idx)
 	return fc, idx, nil
 }
-

@@ -76,4 +76,3 @@ func TestDisplayOrientation(t *testing.T) {
 		d.Close()
 	}
 }
-

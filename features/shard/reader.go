@@ -26,7 +26,7 @@ type Reader struct {
 	batches    []Batch
 	cols       []stringCols
 	starts     []int // starts[b] = index of batch b's first row; starts[len] = NumRows
-	version    int // the shard's schema version
+	version    int   // the shard's schema version
 	audioShape []int
 	frameShape []int
 	audioLen   int // prod(audioShape)
