@@ -446,6 +446,11 @@ func TestExtractResumeOtherManifest(t *testing.T) {
 	if code, msg := run(t, bin, "inspect", out); code != 0 {
 		t.Errorf("inspect after the refused resume: exit %d\n%s", code, msg)
 	}
+	// Another preset configuration is refused the same way, naming what differs.
+	code, msg = extract(t, bin, manifest(t, 6), out, "--resume", "--frames", "2")
+	if code != 2 || !strings.Contains(msg, "frames 2 (was 3)") {
+		t.Errorf("resume with --frames 2: exit %d, want 2 and the differing field:\n%s", code, msg)
+	}
 }
 
 // TestHelpPlaceholders: every verb's --help exits 0, and every flag's placeholder is one word:
