@@ -104,6 +104,10 @@ type Preset struct {
 	Height   int     `json:"height"`
 }
 
+// maxFrameBytes bounds one clip's frames (Frames·Height·Width·3): the shard stores them in one
+// fixed-size binary value, whose width Arrow holds in an int32.
+const maxFrameBytes = math.MaxInt32
+
 // float32 machine epsilon, Kaldi fbank's log floor in torchaudio.
 const float32Eps = 1.1920928955078125e-07
 
@@ -321,6 +325,9 @@ func (p Preset) Validate() error {
 	if p.Width < 1 || p.Height < 1 || p.Width > 8192 || p.Height > 8192 {
 		return bad("frame size %dx%d must be between 1 and 8192 on each side", p.Width, p.Height)
 	}
+	if n := int64(p.Frames) * int64(p.Width) * int64(p.Height) * 3; n > maxFrameBytes {
+		return bad("frames %d of %dx%d RGB are %d bytes per clip; a shard's frames column holds at most %d: use fewer or smaller frames", p.Frames, p.Width, p.Height, n, maxFrameBytes)
+	}
 	return nil
 }
 
@@ -353,7 +360,7 @@ func (p Preset) fmax() float64 {
 }
 
 func (p Preset) validateDuration() error {
-	if p.TimeFrames < 1 {
+	if p.Fit == FitNone && p.TimeFrames < 1 {
 		return fmt.Errorf("time_frames %d must be ≥ 1", p.TimeFrames)
 	}
 	if p.DropLastFrame && (p.Fit == FitNone || !p.Center) {
@@ -370,7 +377,7 @@ func (p Preset) validateDuration() error {
 		return fmt.Errorf("fit %q is not one of %s, %s, %s, %s", p.Fit, FitTileCenter, FitTileHead, FitTileRandom, FitNone)
 	}
 	n := p.windowSamples()
-	if p.Seconds <= 0 || n < p.frameLen() || n > 3600*p.SampleRate {
+	if !(p.Seconds > 0) || math.IsInf(p.Seconds, 0) || n < p.frameLen() || n > 3600*p.SampleRate {
 		return fmt.Errorf("seconds %g must give at least one %d-sample frame and at most an hour", p.Seconds, p.frameLen())
 	}
 	if p.Center && p.PadMode == "reflect" && n <= p.NFFT/2 {
@@ -380,6 +387,9 @@ func (p Preset) validateDuration() error {
 	if p.DropLastFrame {
 		want--
 	}
+	if want < 1 {
+		return fmt.Errorf("seconds %g gives %d samples, too few for one output frame", p.Seconds, n)
+	}
 	if p.TimeFrames != want {
 		return fmt.Errorf("time_frames %d does not match seconds %g: %d samples give %d frames (drop_last_frame %v); set time_frames to %d, e.g. with WithSeconds(%g)",
 			p.TimeFrames, p.Seconds, n, p.naturalFrames(n), p.DropLastFrame, want, p.Seconds)
@@ -387,8 +397,9 @@ func (p Preset) validateDuration() error {
 	return nil
 }
 
-// Overrides change a named preset's video frames and audio duration; a zero
-// field keeps the preset's value.
+// Overrides change a named preset's video frames and audio duration. A zero field keeps the
+// preset's value; any other value replaces it and must be valid: a negative, NaN or infinite
+// value is an error, never ignored.
 type Overrides struct {
 	Frames  int     `json:"frames,omitempty"`  // video frames per clip
 	Size    int     `json:"size,omitempty"`    // frame width and height in pixels
@@ -401,17 +412,20 @@ func LookupWith(name string, o Overrides) (Preset, error) {
 	if err != nil {
 		return p, err
 	}
-	if o.Frames > 0 {
+	if o.Frames != 0 {
 		p.Frames = o.Frames
 	}
-	if o.Size > 0 {
+	if o.Size != 0 {
 		p.Width, p.Height = o.Size, o.Size
 	}
-	if o.Seconds > 0 {
+	if o.Seconds != 0 {
+		if !(o.Seconds > 0) || math.IsInf(o.Seconds, 0) {
+			return p, fmt.Errorf("features: preset %q: seconds %g must be a finite number > 0", p.Name, o.Seconds)
+		}
 		p = p.WithSeconds(o.Seconds)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("preset %s: %w", p.Name, err)
+		return p, err // Validate's error names the preset already
 	}
 	return p, nil
 }

@@ -126,6 +126,12 @@ func ReadCremaD(opts CremaDOptions) (*Dataset, error) {
 	} else {
 		lay.fromDisk(ds, policy == SplitBySpeaker, fr, opts.Seed)
 	}
+	ds.rejectFileProblems(func(path string) string {
+		if p := lay.videos.problem(path); p != "" {
+			return p
+		}
+		return lay.audios.problem(path)
+	})
 	sort.Slice(ds.Clips, func(i, j int) bool { return ds.Clips[i].ID < ds.Clips[j].ID })
 	return ds, nil
 }

@@ -22,15 +22,25 @@ type Source struct {
 	Seed        uint64   `json:"seed,omitempty"`         // split seed
 }
 
-// Read reads the clip list with the reader s names.
+// Read reads the clip list with the reader s names. Its errors for a missing setting name the
+// extract commands' flag (--dataset, --root, --csv, --manifest).
 func (s Source) Read() (*Dataset, error) {
 	switch s.Dataset {
 	case CremaDName:
+		if s.Root == "" {
+			return nil, errors.New("dataset cremad needs the CREMA-D folder (--root DIR)")
+		}
+		if SplitPolicy(s.Split) == SplitFromLists && (s.TrainList == "" || s.TestList == "") {
+			return nil, errors.New("dataset cremad with --split lists needs both lists (--train-list FILE --test-list FILE)")
+		}
 		return ReadCremaD(CremaDOptions{
 			Root: s.Root, Split: SplitPolicy(s.Split), Seed: s.Seed,
 			TrainList: s.TrainList, TestList: s.TestList, ValFrac: s.ValFrac,
 		})
 	case VGGSoundName:
+		if s.CSV == "" || s.Root == "" {
+			return nil, errors.New("dataset vggsound needs the clip list and the clips folder (--csv FILE --root DIR)")
+		}
 		return ReadVGGSound(VGGSoundOptions{
 			CSV: s.CSV, ClipsDir: s.Root, OnlyPresent: s.OnlyPresent, ValFrac: s.ValFrac, Seed: s.Seed,
 		})
@@ -40,8 +50,8 @@ func (s Source) Read() (*Dataset, error) {
 		}
 		return ReadManifest(s.Manifest, ManifestOptions{Labels: s.Labels})
 	case "":
-		return nil, errors.New("no dataset given (cremad, vggsound or manifest)")
+		return nil, errors.New("no dataset given: set --dataset to cremad, vggsound or manifest")
 	default:
-		return nil, fmt.Errorf("unknown dataset %q (cremad, vggsound or manifest)", s.Dataset)
+		return nil, fmt.Errorf("unknown dataset %q: set --dataset to cremad, vggsound or manifest", s.Dataset)
 	}
 }

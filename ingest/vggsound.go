@@ -192,6 +192,7 @@ func parseVGGSound(r io.Reader, src string, files *dirListing, opts VGGSoundOpti
 		}
 		ds.Clips = append(ds.Clips, Clip{ID: r.id, Path: files.prefix + files.names[r.file], Label: remap[r.label], Split: r.split, Source: VGGSoundName})
 	}
+	ds.rejectFileProblems(files.problem)
 	return ds, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -156,6 +157,7 @@ func (w *Worker) ProcessContext(ctx context.Context, c ingest.Clip) (row *shard.
 		Frames:    frames,
 		DurationS: float32(dur),
 		Source:    c.Source,
+		Notes:     strings.Join(w.video.Notes(), "; "),
 	}, nil
 }
 

@@ -325,7 +325,7 @@ func cpuSeconds() float64 {
 
 func TestRowCodec(t *testing.T) {
 	r := shard.Row{ClipID: "clip-1", Label: 3, Split: "val", Audio: []float32{1.5, float32(math.NaN()), -0, float32(math.Inf(1))},
-		Frames: []byte{1, 2, 3, 4, 5, 6}, DurationS: 2.25, Source: "/x/y.mp4"}
+		Frames: []byte{1, 2, 3, 4, 5, 6}, DurationS: 2.25, Source: "/x/y.mp4", Notes: "display: frames turned"}
 	b := encodeRow(&r)
 	if rowID(b) != "clip-1" {
 		t.Errorf("rowID %q", rowID(b))
@@ -334,7 +334,7 @@ func TestRowCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ClipID != r.ClipID || got.Label != r.Label || got.Split != r.Split || got.Source != r.Source ||
+	if got.ClipID != r.ClipID || got.Label != r.Label || got.Split != r.Split || got.Source != r.Source || got.Notes != r.Notes ||
 		got.DurationS != r.DurationS || !bytes.Equal(got.Frames, r.Frames) || len(got.Audio) != len(r.Audio) {
 		t.Fatalf("round trip: %+v, want %+v", got, r)
 	}

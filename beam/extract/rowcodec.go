@@ -15,10 +15,10 @@ import (
 // their IEEE bits, so values come out bit-identical.
 //
 //	uvarint len, clip id | uvarint len, split | uvarint len, source | int32 label |
-//	float32 duration | uvarint n, n float32 audio | uvarint n, n bytes frames
+//	float32 duration | uvarint n, n float32 audio | uvarint n, n bytes frames | uvarint len, notes
 
 func encodeRow(r *shard.Row) []byte {
-	n := 5*binary.MaxVarintLen64 + len(r.ClipID) + len(r.Split) + len(r.Source) + 8 + 4*len(r.Audio) + len(r.Frames)
+	n := 6*binary.MaxVarintLen64 + len(r.ClipID) + len(r.Split) + len(r.Source) + 8 + 4*len(r.Audio) + len(r.Frames) + len(r.Notes)
 	b := make([]byte, 0, n)
 	b = appendString(b, r.ClipID)
 	b = appendString(b, r.Split)
@@ -30,7 +30,8 @@ func encodeRow(r *shard.Row) []byte {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.Frames)))
-	return append(b, r.Frames...)
+	b = append(b, r.Frames...)
+	return appendString(b, r.Notes)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -103,6 +104,7 @@ func decodeRow(b []byte) (shard.Row, error) {
 		}
 	}
 	row.Frames = r.bytes(r.uvarint())
+	row.Notes = string(r.bytes(r.uvarint()))
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%d bytes left over after the row", len(r.b))
 	}

@@ -5,6 +5,10 @@ package extractflags
 
 import (
 	"flag"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/avbalance/avbalance/features"
@@ -16,12 +20,13 @@ type Flags struct {
 	Source    ingest.Source
 	preset    string
 	overrides features.Overrides
+	fs        *flag.FlagSet // to tell an override set to 0 from one left out
 }
 
 // Register adds the dataset and preset flags to fs. rootHelp describes --root
 // (the Beam runner adds that workers must see it too).
 func Register(fs *flag.FlagSet, rootHelp string) *Flags {
-	f := &Flags{}
+	f := &Flags{fs: fs}
 	s := &f.Source
 	fs.StringVar(&s.Dataset, "dataset", "", "cremad, vggsound or manifest")
 	fs.StringVar(&s.Root, "root", "", rootHelp)
@@ -34,13 +39,35 @@ func Register(fs *flag.FlagSet, rootHelp string) *Flags {
 	fs.BoolVar(&s.OnlyPresent, "only-present", false, "VGGSound: leave out listed clips whose file is absent instead of recording them as failures")
 	fs.Uint64Var(&s.Seed, "seed", 0, "seed for splits and random crops")
 	fs.StringVar(&f.preset, "preset", "default", "feature preset: "+strings.Join(features.PresetNames(), ", "))
-	fs.IntVar(&f.overrides.Frames, "frames", 0, "override the preset's number of video frames")
-	fs.IntVar(&f.overrides.Size, "size", 0, "override the preset's frame width and height (pixels)")
-	fs.Float64Var(&f.overrides.Seconds, "seconds", 0, "override the preset's audio duration (seconds)")
+	fs.IntVar(&f.overrides.Frames, "frames", 0, "override the preset's number of video frames, `N` ≥ 1")
+	fs.IntVar(&f.overrides.Size, "size", 0, "override the preset's frame width and height, `PX` ≥ 1")
+	fs.Float64Var(&f.overrides.Seconds, "seconds", 0, "override the preset's audio duration, `S` seconds > 0")
 	return f
 }
 
-// Preset returns the chosen preset with the overrides applied, validated.
+// Preset returns the chosen preset with the overrides applied, validated. An override flag
+// that was given must be a finite number > 0: a 0 (the value that means "keep the preset's")
+// or a negative or NaN value is an error naming the flag, never replaced by the preset's value.
 func (f *Flags) Preset() (features.Preset, error) {
+	if err := CheckPositive(f.fs, "frames", "size", "seconds"); err != nil {
+		return features.Preset{}, err
+	}
 	return features.LookupWith(f.preset, f.overrides)
+}
+
+// CheckPositive returns an error naming the first of the named numeric flags that was given on
+// the command line with a value that is not a finite number > 0. It is for flags whose zero
+// value means "use the default": given explicitly, 0 is a mistake to report, not a request
+// for the default.
+func CheckPositive(fs *flag.FlagSet, names ...string) error {
+	var bad error
+	fs.Visit(func(fl *flag.Flag) {
+		if bad != nil || !slices.Contains(names, fl.Name) {
+			return
+		}
+		if v, err := strconv.ParseFloat(fl.Value.String(), 64); err != nil || !(v > 0) || math.IsInf(v, 0) {
+			bad = fmt.Errorf("--%s %s: must be a number greater than 0 (leave --%s out for the default)", fl.Name, fl.Value, fl.Name)
+		}
+	})
+	return bad
 }
