@@ -109,6 +109,9 @@ func presetDiff(run, data json.RawMessage) string {
 	}
 	var diffs []string
 	for k := range keys {
+		if k == "reference" || k == "source" {
+			continue // a description of the recipe, not a parameter
+		}
 		x, _ := json.Marshal(a[k])
 		y, _ := json.Marshal(b[k])
 		if !bytes.Equal(x, y) {
