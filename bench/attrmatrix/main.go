@@ -43,9 +43,10 @@ type set struct {
 var sets = []set{
 	{"audio-dominant", "the demo's set: audio tells the pair at once, video the whole class through a faint grating (video-only ≈ 0.96)", 1,
 		func(*synth.Cues) {}},
-	{"video-dominant", "audio tells the pair through a tone in heavy noise (−12 dB), video the whole class through a strong grating", 0,
+	{"video-dominant", "video tells the whole class at once (a strong, clean grating), audio the whole class too (member b's tone is 1.25× its pair's) but through heavy noise (−20 dB)", 0,
 		func(c *synth.Cues) {
-			c.AudioSNRdB, c.CueContrast, c.VideoNoise, c.Distractors = -12, 0.5, 0.04, 1
+			c.MemberTone, c.AudioSNRdB = 1.25, -20
+			c.CueContrast, c.VideoNoise, c.Distractors = 0.5, 0.02, 0
 		}},
 	{"both-complete", "audio and video each tell the whole class alone (member b's tone is 1.25× its pair's), audio far faster to learn", 1,
 		func(c *synth.Cues) { c.MemberTone = 1.25 }},
@@ -71,19 +72,25 @@ func shares(quantity, norm string) func(*train.Config) {
 	}
 }
 
+// variants are the matrix's rows; screen are the further ones of the first
+// screening (one seed, target 0.5), run with -variants.
 var variants = []variant{
 	{"concat", train.ModeConcat, nil, nil},
 	attr("logit-l2 λ1 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "1"}, shares("logit", "l2")),
-	attr("logit-l2 λ5 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "5"}, shares("logit", "l2")),
 	attr("logit-l2 adaptive", nil, shares("logit", "l2")),
-	attr("logprob-l2 adaptive", nil, shares("logprob", "l2")),
 	attr("centered-l2 adaptive", nil, shares("centered", "l2")),
 	attr("margin-l2 adaptive", nil, shares("margin", "l2")),
-	attr("centered-net adaptive", nil, shares("centered", "net")),
 	attr("margin-net adaptive", nil, shares("margin", "net")),
+}
+
+var screen = []variant{
+	attr("logit-l2 λ5 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "5"}, shares("logit", "l2")),
+	attr("logprob-l2 adaptive", nil, shares("logprob", "l2")),
+	attr("centered-net adaptive", nil, shares("centered", "net")),
 	attr("logprob-netabs adaptive", nil, shares("logprob", "net-abs")),
 	attr("centered-net adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "net")),
 	attr("logit-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("logit", "l2")),
+	attr("centered-l2 adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "l2")),
 	attr("centered-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "net")),
 	attr("margin-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("margin", "net")),
 }
@@ -101,7 +108,10 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	vs := pick(variants, *only, func(v variant) string { return v.name })
+	vs := pick(append(variants, screen...), *only, func(v variant) string { return v.name })
+	if *only == "" {
+		vs = variants
+	}
 	ss := pick(sets, *setNames, func(s set) string { return s.name })
 	ts := targets
 	if *targetList != "" {
