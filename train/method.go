@@ -16,15 +16,6 @@ import (
 // Mode names a training mode: a unimodal baseline or a fusion method.
 type Mode string
 
-// The modes of this package (each registered by its own file).
-const (
-	ModeAudio   Mode = "audio"
-	ModeVideo   Mode = "video"
-	ModeConcat  Mode = "concat"
-	ModeOGMGE   Mode = "ogm-ge"
-	ModeAttrReg Mode = "attr-reg"
-)
-
 func (m Mode) String() string { return string(m) }
 
 // Set implements flag.Value.

@@ -11,6 +11,9 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
+// ModeAttrReg is attribution regularization.
+const ModeAttrReg Mode = "attr-reg"
+
 // LambdaMode says how attr-reg's penalty weight is set.
 type LambdaMode string
 

@@ -9,6 +9,9 @@ import (
 	"github.com/avbalance/avbalance/attribution"
 )
 
+// ModeOGMGE is on-the-fly gradient modulation with generalization enhancement.
+const ModeOGMGE Mode = "ogm-ge"
+
 // OGMGEConfig are OGM-GE's hyperparameters.
 type OGMGEConfig struct {
 	Alpha   float64 `json:"alpha"`     // modulation strength α

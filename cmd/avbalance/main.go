@@ -40,7 +40,7 @@ func init() {
 		{"extract", "decode clips and write feature shards (CREMA-D, VGGSound, any manifest)", runExtract},
 		{"inspect", "print a shard folder's schema, counts, labels and shapes; verify checksums", runInspect},
 		{"synth", "generate an audio-visual set with a built-in modality imbalance", runSynth},
-		{"train", "train a unimodal, fusion, OGM-GE or attribution-regularized model from shards", runTrain},
+		{"train", "train a unimodal baseline or a fusion model with a balancing method from shards", runTrain},
 		{"eval", "evaluate a trained run on a split of a shard folder", runEval},
 		{"attribute", "per-clip audio/video attribution shares of a trained run (CSV + summary)", runAttribute},
 		{"demo", "synth → extract → train every mode → table and report.html", runDemo},
