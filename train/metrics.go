@@ -93,7 +93,7 @@ func (a *accum) add(h attribution.Head, logits []float64, emb [2][]float64, labe
 	for i := 0; i < n; i++ {
 		y := labels[i]
 		row := logits[i*k : (i+1)*k]
-		p := softmax(append([]float64(nil), row...))
+		p := attribution.Softmax(append([]float64(nil), row...))
 		a.probs = append(a.probs, p)
 		a.labels = append(a.labels, y)
 		a.ce -= math.Log(math.Max(p[y], 1e-300))
