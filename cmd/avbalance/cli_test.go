@@ -491,3 +491,117 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareKillResume: `avbalance compare` killed (SIGKILL, or SIGINT: exit 130) while one
+// run is complete and another half trained, then run again with the same command, ends with
+// the same table as an uninterrupted compare (timing columns aside), reusing the complete
+// run and continuing the interrupted one. A rerun of the finished compare trains nothing; a
+// changed setting is refused with exit 2.
+func TestCompareKillResume(t *testing.T) {
+	bin := testmedia.CLI(t)
+	shards := t.TempDir()
+	if code, msg := extract(t, bin, manifest(t, 40), shards); code != 0 {
+		t.Fatalf("extract: exit %d\n%s", code, msg)
+	}
+	args := func(out string, extra ...string) []string {
+		return append([]string{"compare", "--shards", shards, "--out", out, "--methods", "concat,attr-reg",
+			"--seeds", "2", "--epochs", "3", "--batch", "8", "--embed", "8", "--lr", "0.01", "--parallel", "1",
+			"attr-reg.lambda=3", "--quiet"}, extra...)
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	if code, msg := run(t, bin, args(ref)...); code != 0 {
+		t.Fatalf("uninterrupted compare: exit %d\n%s", code, msg)
+	}
+	want := tableWithoutTiming(t, ref)
+
+	start := time.Now()
+	code, msg := run(t, bin, args(ref)...)
+	if code != 0 || !strings.Contains(msg, "0 runs trained, 4 reused") {
+		t.Errorf("rerun: exit %d\n%s", code, msg)
+	}
+	t.Logf("rerun of a finished compare: %v", time.Since(start))
+	code, msg = run(t, bin, args(ref, "attr-reg.lambda=5")...)
+	if code != 2 || !strings.Contains(msg, "lambda 3 (folder) ≠ 5") || !strings.Contains(msg, "--retrain") {
+		t.Errorf("changed λ: exit %d, want 2 naming lambda and --retrain:\n%s", code, msg)
+	}
+	if code, msg := run(t, bin, args(ref, "stray")...); code != 2 || !strings.Contains(msg, `"stray"`) {
+		t.Errorf("stray argument: exit %d, want 2:\n%s", code, msg)
+	}
+
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		out := filepath.Join(t.TempDir(), "killed")
+		cmd := exec.Command(bin, args(out)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until concat seed 1 is complete and attr-reg seed 1 has an epoch checkpointed.
+		deadline := time.Now().Add(120 * time.Second)
+		for time.Now().Before(deadline) {
+			b, _ := os.ReadFile(filepath.Join(out, "runs", "concat", "seed-1", "run.json"))
+			_, err := os.Stat(filepath.Join(out, "runs", "attr-reg", "seed-1", "checkpoint.bin"))
+			if bytes.Contains(b, []byte(`"done": true`)) && err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if sig == syscall.SIGINT && (!errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "run the same command again")) {
+			t.Errorf("SIGINT: %v, want exit 130 and how to continue:\n%s", err, stderr.String())
+		}
+		code, msg := run(t, bin, args(out)...)
+		if code != 0 {
+			t.Fatalf("%v: resume: exit %d\n%s", sig, code, msg)
+		}
+		if !strings.Contains(msg, "1 reused") && !strings.Contains(msg, "2 reused") {
+			t.Errorf("%v: resume did not reuse the complete run:\n%s", sig, msg)
+		}
+		if got := tableWithoutTiming(t, out); !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: killed+resumed table differs from the uninterrupted one:\n got %v\nwant %v", sig, got, want)
+		}
+		var res struct{ Runs []struct{ Sessions int } }
+		b, _ := os.ReadFile(filepath.Join(out, "results.json"))
+		if err := json.Unmarshal(b, &res); err != nil || len(res.Runs) != 4 {
+			t.Fatalf("results.json: %v", err)
+		}
+		resumed := 0
+		for _, r := range res.Runs {
+			if r.Sessions > 1 {
+				resumed++
+			}
+		}
+		if resumed == 0 {
+			t.Errorf("%v: no run was continued from its checkpoint", sig)
+		}
+	}
+}
+
+// tableWithoutTiming reads DIR/table.csv without its seconds and CPU-seconds columns.
+func tableWithoutTiming(t *testing.T, dir string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "table.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	var keep []int
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		cells := strings.Split(line, ",")
+		if i == 0 {
+			for j, c := range cells {
+				if !strings.HasPrefix(c, "seconds_") && !strings.HasPrefix(c, "cpu_seconds_") {
+					keep = append(keep, j)
+				}
+			}
+		}
+		var row []string
+		for _, j := range keep {
+			row = append(row, cells[j])
+		}
+		out = append(out, row)
+	}
+	return out
+}

@@ -43,6 +43,7 @@ func init() {
 		{"train", "train a unimodal baseline or a fusion model with a balancing method from shards", runTrain},
 		{"eval", "evaluate a trained run on a split of a shard folder", runEval},
 		{"attribute", "per-clip audio/video attribution shares of a trained run (CSV + summary)", runAttribute},
+		{"compare", "train every method × seed on shards, select on val, report test: table, results.json, report.html", runCompare},
 		{"demo", "synth → extract → train every mode → table and report.html", runDemo},
 	}
 }
