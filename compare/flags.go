@@ -46,6 +46,9 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 		}
 		p, err := ParseParam(rest[0])
 		if err != nil {
+			if n := len(rest) - 1; n > 0 {
+				return fmt.Errorf("unexpected argument %w (the %d arguments after it, %s, were not read)", err, n, strings.Join(rest[1:], " "))
+			}
 			return fmt.Errorf("unexpected argument %w", err)
 		}
 		c.Params = append(c.Params, p)

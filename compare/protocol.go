@@ -1,17 +1,15 @@
 package compare
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/ingest"
+	"github.com/avbalance/avbalance/train"
 )
 
 // Protocol is what a comparison was measured on and how: the shards, their
@@ -21,9 +19,9 @@ type Protocol struct {
 	Dataset string   `json:"dataset"`
 	Preset  string   `json:"preset"`
 	Labels  []string `json:"labels"`
-	// Fingerprint identifies the shards' content (labels, preset, every
-	// shard's checksum in index.json); a run trained on other shards is
-	// never reused.
+	// Fingerprint identifies the shards' content (train's data identity:
+	// preset, labels, every shard's checksum in index.json); a run trained
+	// on other shards is never reused.
 	Fingerprint string         `json:"shards_fingerprint"`
 	Splits      map[string]int `json:"splits"` // rows per split ("" for rows without one)
 	// SplitPolicy says what kind of split the rows have, checked on them:
@@ -32,42 +30,34 @@ type Protocol struct {
 	Selection   string `json:"selection"`
 }
 
-// ReadProtocol reads the shards in dir and checks that they can be
-// compared on with sel: train and test rows, and val rows exactly when sel
-// is SelectVal. A problem is a *ConfigError saying what to change.
-func ReadProtocol(dir string, sel Selection) (*Protocol, error) {
+// ReadProtocol describes the shards of src (opened from dir) and checks
+// that they can be compared on with sel: train and test rows, and val rows
+// exactly when sel is SelectVal. A problem is a *ConfigError saying what to
+// change.
+func ReadProtocol(dir string, src *train.ShardSource, sel Selection) (*Protocol, error) {
 	ix, err := shard.ReadIndex(dir)
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("shards: %w", err)}
 	}
-	if len(ix.Shards) == 0 {
-		return nil, &ConfigError{fmt.Errorf("shards %s: index.json lists no shards; run extract first", dir)}
-	}
-	p := &Protocol{Shards: dir, Dataset: ix.Dataset, Labels: ix.Labels, Splits: map[string]int{}}
+	id := src.Identity()
+	p := &Protocol{Shards: dir, Dataset: ix.Dataset, Labels: id.Labels, Fingerprint: id.Fingerprint, Splits: map[string]int{}}
 	var preset features.Preset
-	if err := ix.DecodePreset(&preset); err == nil {
+	if err := json.Unmarshal(id.Preset, &preset); err == nil {
 		p.Preset = preset.Name
 	}
-	if p.Fingerprint, err = fingerprint(ix); err != nil {
-		return nil, err
-	}
 	actors := map[string]map[string]bool{} // CREMA-D actor → splits
-	for _, s := range ix.Shards {
-		r, err := shard.Open(filepath.Join(dir, s.File))
+	for i := range src.Len() {
+		ex, err := src.Example(i)
 		if err != nil {
-			return nil, &ConfigError{fmt.Errorf("shards: %w", err)}
+			return nil, fmt.Errorf("compare: shards %s: %w", dir, err)
 		}
-		ids, splits := r.ClipIDs(), r.Splits()
-		r.Close()
-		for i, split := range splits {
-			p.Splits[split]++
-			if ix.Dataset == ingest.CremaDName {
-				actor, _, _ := strings.Cut(ids[i], "_")
-				if actors[actor] == nil {
-					actors[actor] = map[string]bool{}
-				}
-				actors[actor][split] = true
+		p.Splits[ex.Split]++
+		if ix.Dataset == ingest.CremaDName {
+			actor, _, _ := strings.Cut(ex.ClipID, "_")
+			if actors[actor] == nil {
+				actors[actor] = map[string]bool{}
 			}
+			actors[actor][ex.Split] = true
 		}
 	}
 	p.SplitPolicy = splitPolicy(ix.Dataset, actors)
@@ -138,19 +128,4 @@ func splitPolicy(dataset string, actors map[string]map[string]bool) string {
 		return "the vggsound.csv train/test lists (val, if any, taken from the train list)"
 	}
 	return "as given in the clip list (e.g. a manifest's split column)"
-}
-
-// fingerprint hashes what identifies the shards' content in index.json.
-func fingerprint(ix *shard.Index) (string, error) {
-	b, err := json.Marshal(struct {
-		Dataset string            `json:"dataset"`
-		Preset  json.RawMessage   `json:"preset"`
-		Labels  []string          `json:"labels"`
-		Shards  []shard.ShardInfo `json:"shards"`
-	}{ix.Dataset, ix.Preset, ix.Labels, ix.Shards})
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }

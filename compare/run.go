@@ -109,7 +109,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, &ConfigError{err}
 	}
-	proto, err := ReadProtocol(cfg.Shards, cfg.Select)
+	src, err := train.OpenShards(cfg.Shards)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	defer src.Close()
+	proto, err := ReadProtocol(cfg.Shards, src, cfg.Select)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +138,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Shards, proto.Dataset, proto.Preset, proto.splitsText(), len(cfg.Methods), cfg.Seeds, len(jobs),
 		rep.Reused, len(todo), min(cfg.Parallel, max(len(todo), 1)))
 	if len(todo) > 0 {
-		if err := trainAll(ctx, &cfg, proto.Fingerprint, jobs, todo); err != nil {
+		if err := trainAll(ctx, &cfg, src, jobs, todo); err != nil {
 			return nil, err
 		}
 	}
@@ -213,12 +218,7 @@ func epochsLogged(dir string) int {
 
 // trainAll trains todo, cfg.Parallel at a time, in order; the first error
 // stops the others.
-func trainAll(ctx context.Context, cfg *Config, fp string, all, todo []*job) error {
-	src, err := train.OpenShards(cfg.Shards)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
+func trainAll(ctx context.Context, cfg *Config, src *train.ShardSource, all, todo []*job) error {
 	prog := newTracker(cfg, len(all), len(all)-len(todo), todo)
 	m := newMeter()
 	defer m.close()
@@ -241,7 +241,7 @@ func trainAll(ctx context.Context, cfg *Config, fp string, all, todo []*job) err
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := trainOne(ctx, cfg, fp, j, src, prog, m); err != nil {
+			if err := trainOne(ctx, cfg, j, src, prog, m); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -260,9 +260,9 @@ func trainAll(ctx context.Context, cfg *Config, fp string, all, todo []*job) err
 
 // trainOne trains (or continues) one run, attributes its test clips when
 // it is a fusion run, and marks it complete.
-func trainOne(ctx context.Context, cfg *Config, fp string, j *job, src *train.ShardSource, prog *tracker, m *meter) error {
+func trainOne(ctx context.Context, cfg *Config, j *job, src *train.ShardSource, prog *tracker, m *meter) error {
 	dir := j.tc.Out
-	rec := runRecord{Shards: fp}
+	var rec runRecord
 	if j.state == stateResume {
 		r, err := readRecord(dir)
 		if err != nil {
@@ -296,8 +296,12 @@ func trainOne(ctx context.Context, cfg *Config, fp string, j *job, src *train.Sh
 		if werr := writeRecord(dir, rec); werr != nil {
 			err = errors.Join(err, werr)
 		}
-		if ctx.Err() != nil {
+		var ce *train.ConfigError
+		switch {
+		case ctx.Err() != nil:
 			return ctx.Err()
+		case errors.As(err, &ce):
+			return &ConfigError{fmt.Errorf("%s seed %d: %w", j.method, j.seed, err)}
 		}
 		return fmt.Errorf("compare: %s seed %d: %w", j.method, j.seed, err)
 	}

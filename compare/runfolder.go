@@ -16,11 +16,10 @@ import (
 // RunFile is compare's record inside a run folder, beside train's files.
 const RunFile = "run.json"
 
-// runRecord is RunFile: which shards the run is trained on, whether it is
-// complete (trained, evaluated and attributed) and the time spent on it
-// over every compare that worked on it.
+// runRecord is RunFile: whether the run is complete (trained, evaluated
+// and attributed) and the time spent on it over every compare that worked
+// on it.
 type runRecord struct {
-	Shards     string  `json:"shards_fingerprint"`
 	Done       bool    `json:"done"`
 	Seconds    float64 `json:"seconds"`     // wall time
 	CPUSeconds float64 `json:"cpu_seconds"` // this process's CPU time while it ran, shared equally among the runs at once
@@ -58,7 +57,7 @@ const (
 )
 
 // inspectFolder compares the run folder of want with want and the shards'
-// fingerprint; for stateMismatch, why says what differs.
+// fingerprint fp; for stateMismatch, why says what differs.
 func inspectFolder(want train.Config, fp string) (state folderState, why string, err error) {
 	dir := want.Out
 	if _, err := os.Stat(filepath.Join(dir, train.ConfigFile)); errors.Is(err, os.ErrNotExist) {
@@ -73,14 +72,15 @@ func inspectFolder(want train.Config, fp string) (state folderState, why string,
 	} else if d != "" {
 		return stateMismatch, train.ConfigFile + " differs: " + d, nil
 	}
+	if have.TrainedOn == nil || have.TrainedOn.Fingerprint != fp {
+		return stateMismatch, "it was trained on other shards (the fingerprint in its " + train.ConfigFile + " differs)", nil
+	}
 	rec, err := readRecord(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return stateMismatch, "it has no " + RunFile + ": not a compare run, the shards it was trained on are unknown", nil
+		return stateMismatch, "it has no " + RunFile + ": not a compare run", nil
 	case err != nil:
 		return stateMismatch, err.Error(), nil
-	case rec.Shards != fp:
-		return stateMismatch, "it was trained on other shards (their index.json differs)", nil
 	case rec.Done:
 		return stateDone, "", nil
 	}
@@ -92,7 +92,7 @@ func inspectFolder(want train.Config, fp string) (state folderState, why string,
 
 // ignoredConfig are config.json fields that do not change a run's result
 // or that compare checks otherwise (the shards by their fingerprint).
-var ignoredConfig = []string{"out", "shards", "workers"}
+var ignoredConfig = []string{"out", "shards", "workers", "trained_on"}
 
 // configDiff lists the settings in which have and want differ, e.g.
 // "epochs 2 (folder) ≠ 3 (this comparison)"; "" when none.
