@@ -359,17 +359,17 @@ func TestValidate(t *testing.T) {
 }
 
 func TestStat(t *testing.T) {
-	s := newStat([]float64{0.5, 0.7, 0.9})
+	s := NewStat([]float64{0.5, 0.7, 0.9})
 	if s.N != 3 || s.Mean < 0.6999 || s.Mean > 0.7001 || s.Std < 0.1999 || s.Std > 0.2001 {
 		t.Errorf("newStat: %+v, want mean 0.7 std 0.2", s)
 	}
 	if got := s.Format(2); got != "0.70 ± 0.20" {
 		t.Errorf("Format %q", got)
 	}
-	if got := newStat([]float64{0.25}).Format(3); got != "0.250" {
+	if got := NewStat([]float64{0.25}).Format(3); got != "0.250" {
 		t.Errorf("one seed: %q", got)
 	}
-	if got := newStat(nil).Format(3); got != "–" {
+	if got := NewStat(nil).Format(3); got != "–" {
 		t.Errorf("no value: %q", got)
 	}
 }

@@ -57,7 +57,7 @@ func (r *Report) curve(method train.Mode, split string, name string, f func(trai
 	b := band{name: name}
 	for e := 0; e <= maxE; e++ {
 		if xs := byEpoch[e]; len(xs) > 0 {
-			s := newStat(xs)
+			s := NewStat(xs)
 			x := float64(e + 1)
 			b.mean = append(b.mean, plotter.XY{X: x, Y: s.Mean})
 			b.low = append(b.low, plotter.XY{X: x, Y: max(s.Mean-s.Std, 0)}) // the values are in [0,1]

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/avbalance/avbalance/internal/atomicfile"
@@ -97,46 +96,13 @@ var ignoredConfig = []string{"out", "shards", "workers", "trained_on"}
 // configDiff lists the settings in which have and want differ, e.g.
 // "epochs 2 (folder) ≠ 3 (this comparison)"; "" when none.
 func configDiff(have, want train.Config) (string, error) {
-	fields := func(c train.Config) (map[string]json.RawMessage, error) {
-		b, err := json.Marshal(c)
-		if err != nil {
-			return nil, err
-		}
-		var m map[string]json.RawMessage
-		err = json.Unmarshal(b, &m)
-		for _, k := range ignoredConfig {
-			delete(m, k)
-		}
-		return m, err
-	}
-	h, err := fields(have)
+	diffs, err := train.DiffConfigs(have, want, ignoredConfig...)
 	if err != nil {
 		return "", err
 	}
-	w, err := fields(want)
-	if err != nil {
-		return "", err
+	var parts []string
+	for _, d := range diffs {
+		parts = append(parts, fmt.Sprintf("%s %s (folder) ≠ %s (this comparison)", d.Name, d.A, d.B))
 	}
-	keys := map[string]bool{}
-	for k := range h {
-		keys[k] = true
-	}
-	for k := range w {
-		keys[k] = true
-	}
-	var diffs []string
-	for k := range keys {
-		if a, b := string(h[k]), string(w[k]); a != b {
-			diffs = append(diffs, fmt.Sprintf("%s %s (folder) ≠ %s (this comparison)", k, orNone(a), orNone(b)))
-		}
-	}
-	sort.Strings(diffs)
-	return strings.Join(diffs, ", "), nil
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
+	return strings.Join(parts, ", "), nil
 }

@@ -23,7 +23,8 @@ type Stat struct {
 	N    int     `json:"n"`
 }
 
-func newStat(xs []float64) Stat {
+// NewStat is the mean and sample standard deviation of xs.
+func NewStat(xs []float64) Stat {
 	s := Stat{N: len(xs)}
 	if len(xs) == 0 {
 		return s
@@ -52,6 +53,9 @@ func (s Stat) Format(prec int) string {
 	}
 	return strconv.FormatFloat(s.Mean, 'f', prec, 64) + " ± " + strconv.FormatFloat(s.Std, 'f', prec, 64)
 }
+
+// String is Format(2).
+func (s Stat) String() string { return s.Format(2) }
 
 // Column is one measured column of the table.
 type Column struct {
@@ -129,7 +133,7 @@ func (r *Report) aggregate() {
 					xs = append(xs, v)
 				}
 			}
-			row.Stats[c.Key] = newStat(xs)
+			row.Stats[c.Key] = NewStat(xs)
 		}
 		r.Rows = append(r.Rows, row)
 	}

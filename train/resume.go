@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -70,34 +69,63 @@ func noRunToResume(runDir string, err error) error {
 // checkResume compares a resumed run's configuration with the one it was
 // started with: only the resumable settings may differ.
 func checkResume(saved, given Config) error {
-	a, err := configFieldsJSON(saved)
-	if err != nil {
+	var ignore []string
+	for k := range resumableFields {
+		ignore = append(ignore, k)
+	}
+	diffs, err := DiffConfigs(saved, given, ignore...)
+	if err != nil || len(diffs) == 0 {
 		return err
 	}
-	b, err := configFieldsJSON(given)
-	if err != nil {
-		return err
+	var parts []string
+	for _, d := range diffs {
+		parts = append(parts, fmt.Sprintf("%s %s (the run has %s)", d.Name, d.B, d.A))
 	}
-	var diffs []string
-	for k, v := range a {
-		if resumableFields[k] {
-			continue
-		}
-		if w, ok := b[k]; !ok || !bytes.Equal(v, w) {
-			diffs = append(diffs, fmt.Sprintf("%s %s (the run has %s)", k, w, v))
-		}
-	}
-	for k, w := range b {
-		if _, ok := a[k]; !ok && !resumableFields[k] {
-			diffs = append(diffs, fmt.Sprintf("%s %s (the run has none)", k, w))
-		}
-	}
-	if len(diffs) == 0 {
-		return nil
-	}
-	sort.Strings(diffs)
 	return configErrorf("resume %s: the configuration differs from the run's: %s; resume with the run's configuration (LoadConfig) or train into another folder",
-		given.Out, strings.Join(diffs, ", "))
+		given.Out, strings.Join(parts, ", "))
+}
+
+// SettingDiff is one setting whose value differs between two configurations:
+// its config.json name and both values as JSON ("none" where absent).
+type SettingDiff struct{ Name, A, B string }
+
+// DiffConfigs lists the settings of a and b that differ, by config.json
+// name, except those named in ignore; sorted by name.
+func DiffConfigs(a, b Config, ignore ...string) ([]SettingDiff, error) {
+	fa, err := configFieldsJSON(a)
+	if err != nil {
+		return nil, err
+	}
+	fb, err := configFieldsJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	skip := map[string]bool{}
+	for _, k := range ignore {
+		skip[k] = true
+	}
+	names := map[string]bool{}
+	for k := range fa {
+		names[k] = true
+	}
+	for k := range fb {
+		names[k] = true
+	}
+	var out []SettingDiff
+	for k := range names {
+		if x, y := string(fa[k]), string(fb[k]); !skip[k] && x != y {
+			out = append(out, SettingDiff{k, orNone(x), orNone(y)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // configFieldsJSON is c as config.json has it, field by field.

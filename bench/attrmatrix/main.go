@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/avbalance/avbalance/compare"
 	"github.com/avbalance/avbalance/demo"
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/ingest"
@@ -314,37 +315,6 @@ func (m *matrix) put(k key, r *train.Result) {
 	m.res[k] = r
 }
 
-// stat is a mean and sample standard deviation over seeds, and every value.
-type stat struct {
-	mean, std float64
-	vals      []float64
-}
-
-func newStat(vals []float64) stat {
-	s := stat{vals: vals}
-	if len(vals) == 0 {
-		return stat{mean: math.NaN()}
-	}
-	for _, v := range vals {
-		s.mean += v
-	}
-	s.mean /= float64(len(vals))
-	if len(vals) > 1 {
-		for _, v := range vals {
-			s.std += (v - s.mean) * (v - s.mean)
-		}
-		s.std = math.Sqrt(s.std / float64(len(vals)-1))
-	}
-	return s
-}
-
-func (s stat) String() string {
-	if math.IsNaN(s.mean) {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f ± %.2f", s.mean, s.std)
-}
-
 // figures are the numbers of one run the report shows.
 type figures struct {
 	acc, share, probe, gain, shapley, linprobe float64
@@ -388,14 +358,14 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 	for _, s := range ss {
 		weakName := [2]string{"audio", "video"}[s.weak]
 		fmt.Fprintf(w, "## %s\n\n%s. Under-used modality: %s.\n\n", s.name, s.about, weakName)
-		ref := func(mode train.Mode) stat {
+		ref := func(mode train.Mode) compare.Stat {
 			var v []float64
 			for seed := int64(1); seed <= int64(seeds); seed++ {
 				if r := m.res[key{s.name, seed, string(mode), 0}]; r != nil {
 					v = append(v, r.Test.Accuracy)
 				}
 			}
-			return newStat(v)
+			return compare.NewStat(v)
 		}
 		fmt.Fprintf(w, "References: audio-only test acc %s, video-only %s.\n\n", ref(train.ModeAudio), ref(train.ModeVideo))
 		for _, t := range ts {
@@ -413,12 +383,12 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 						fs = append(fs, figuresOf(r, s.weak))
 					}
 				}
-				col := func(f func(figures) float64) stat {
+				col := func(f func(figures) float64) compare.Stat {
 					var vals []float64
 					for _, x := range fs {
 						vals = append(vals, f(x))
 					}
-					return newStat(vals)
+					return compare.NewStat(vals)
 				}
 				met := 0
 				for _, x := range fs {
@@ -428,8 +398,8 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 				}
 				lam := col(func(f figures) float64 { return f.lambda })
 				lamText := "–"
-				if !math.IsNaN(lam.mean) {
-					lamText = fmt.Sprintf("%.2g", lam.mean)
+				if lam.N > 0 && !math.IsNaN(lam.Mean) {
+					lamText = fmt.Sprintf("%.2g", lam.Mean)
 				}
 				fmt.Fprintf(w, "| %s | %s | %s | %d/%d | %s | %s | %s | %s | %s |\n", v.name,
 					col(func(f figures) float64 { return f.acc }), col(func(f figures) float64 { return f.share }), met, len(fs),
