@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -162,7 +164,12 @@ func (f *shardFn) ProcessElement(ctx context.Context, idx int, next func(*ingest
 		shardsKept.Inc(ctx, 1)
 		return f.emit(ctx, kept, emit)
 	}
+	release, err := shardSlot(ctx, f.Workers)
+	if err != nil {
+		return err
+	}
 	res, err := f.extract(ctx, clips, shard.ShardName(idx))
+	release()
 	if err != nil {
 		return err
 	}
@@ -187,6 +194,28 @@ func (f *shardFn) emit(ctx context.Context, s *shardSummary, emit func(string)) 
 	clipsFailed.Inc(ctx, int64(len(s.Failures)))
 	emit(string(b))
 	return nil
+}
+
+// slots bounds the shards one worker process extracts at once to
+// max(1, CPUs ÷ Workers), whatever number of bundles the runner runs in
+// parallel: prism splits a slow bundle and runs the rest of its keys as new
+// bundles beside it, Flink and Dataflow run one bundle per slot or thread. So
+// the decoders at work match the cores and memory (a shard writer's batch, the
+// rows waiting for their turn) does not grow with the number of shards.
+var slots struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+// shardSlot waits for a free slot (or ctx) and returns the function that frees it.
+func shardSlot(ctx context.Context, workers int) (release func(), err error) {
+	slots.once.Do(func() { slots.ch = make(chan struct{}, max(1, runtime.NumCPU()/max(1, workers))) })
+	select {
+	case slots.ch <- struct{}{}:
+		return func() { <-slots.ch }, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 }
 
 // uniqueClips sorts a shard's clips by id. An identical repeat (a runner
