@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/internal/badmedia"
+	"github.com/avbalance/avbalance/internal/testmedia"
 )
 
 // TestExtractShardMatchesExtract: ExtractShard writes the rows of the clips it is given in their
@@ -118,15 +118,7 @@ func TestExtractShardNoRows(t *testing.T) {
 // watchdog, as in Extract, and the clips after it are still written in order.
 func TestExtractShardDeadline(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "stuck.mp4")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	defer func() {
-		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			f.Close()
-		}
-	}()
+	fifo := testmedia.StuckFIFO(t, dir, "stuck.mp4")
 	good := badManifestMedia(t)
 	clips := []ingest.Clip{{ID: "a", Path: good}, {ID: "b-stuck", Path: fifo}, {ID: "c", Path: good}, {ID: "d", Path: good}}
 	wav := filepath.Join(dir, "good.wav")
