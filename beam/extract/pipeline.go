@@ -242,14 +242,14 @@ func uniqueClips(idx int, clips []ingest.Clip) ([]ingest.Clip, error) {
 // for object stores it is the worker's temp folder and the file is uploaded
 // whole.
 func (f *shardFn) extract(ctx context.Context, clips []ingest.Clip, name string) (*pipeline.ShardResult, error) {
-	tmpRoot := ""
+	tmpRoot, prefix := "", "avbalance-beam-shard-"
 	if isLocal(f.Out) {
-		tmpRoot = filepath.Join(f.Out, StateDir)
+		tmpRoot, prefix = filepath.Join(f.Out, StateDir), "tmp-"
 		if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
 			return nil, err
 		}
 	}
-	tmp, err := os.MkdirTemp(tmpRoot, "tmp-")
+	tmp, err := os.MkdirTemp(tmpRoot, prefix)
 	if err != nil {
 		return nil, err
 	}

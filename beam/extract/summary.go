@@ -114,7 +114,7 @@ func checkResumable(ctx context.Context, out, job string) error {
 			return fmt.Errorf("resume: %s: %w", f, err)
 		}
 		if s.Job != job {
-			return fmt.Errorf("%s was extracted with another preset, seed or --shards (%s): resume with the same flags, or choose another --out", out, f)
+			return fmt.Errorf("%s was extracted with another preset, seed or number of shards (%s; with --shards 0 the number follows the clip count): resume with the same flags and clip list, or choose another --out", out, f)
 		}
 	}
 	return nil
