@@ -199,7 +199,9 @@ func localRun(t *testing.T, in ingest.Source, preset string) folder {
 // machine: a prism job server, avbalance-beam as the worker pool of an EXTERNAL
 // environment (which starts the staged worker binary in a process of its own),
 // and the launcher submitting to the job server. The output must equal the
-// local pipeline's, row for row, and the bytes of the in-process Beam run.
+// local pipeline's, row for row, each shard the local rows of its clips sorted
+// by clip id. Then the same job in a PROCESS environment (prism starts the
+// worker) must write the same bytes.
 func TestMultiProcess(t *testing.T) {
 	beamBin, _ := buildBinaries(t)
 	prismBin := prismBinary(t)
@@ -236,7 +238,19 @@ func TestMultiProcess(t *testing.T) {
 		t.Errorf("%d rows and %d failures: want both good and bad clips", len(beamed.rows), len(beamed.fails))
 	}
 
-	// The job's worker is stopped when the job ends, and it removed its staged binary.
+	// The same job in a PROCESS environment: prism starts avbalance-beam itself,
+	// which boots as under the pool. Same bytes.
+	procOut := filepath.Join(t.TempDir(), "process")
+	launcher = exec.Command(beamBin, manifestArgs(in, procOut, "--preset", "tiny", "--shards", "3", "--workers", "2",
+		"--runner", "universal", "--endpoint", "localhost:"+strconv.Itoa(jobPort),
+		"--environment_type", "PROCESS", "--environment_config", `{"command":"`+beamBin+`"}`)...)
+	launcher.Env = append(os.Environ(), "TMPDIR="+poolTmp)
+	if res, err := launcher.CombinedOutput(); exitCode(err) != 3 {
+		t.Fatalf("launcher, PROCESS environment: exit %d (%v), want 3:\n%s", exitCode(err), err, lastLines(string(res), 40))
+	}
+	sameFiles(t, out, procOut)
+
+	// The jobs' workers are stopped when the jobs end, and they removed their staged binaries.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		left, _ := os.ReadDir(poolTmp)

@@ -4,7 +4,8 @@
 // prism or Flink job server.
 //
 // Serve answers the runner's StartWorker requests by starting this binary again
-// as the worker's boot loader, one process per worker. Boot, in that process,
+// as the worker's boot loader, one process per worker (a runner's PROCESS
+// environment can start it as the boot loader directly). Boot, in that process,
 // asks the runner's provision service for the job's pipeline options, fetches
 // the worker binary the launcher staged (--worker_binary) from the artifact
 // service and replaces itself with it, in worker mode (--worker). It follows
@@ -91,7 +92,8 @@ func Serve(ctx context.Context, addr string) error {
 // the job's provision info, fetches the staged worker binary into a temp
 // folder and executes it with the worker flags. It returns only on an error.
 func (b *BootFlags) Boot(ctx context.Context) error {
-	id := lookup("id")
+	// prism's PROCESS environment passes --id='ID' without a shell, quotes and all.
+	id := strings.Trim(lookup("id"), "'")
 	if id == "" {
 		return errors.New("boot: no worker --id given")
 	}
