@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/asticode/go-astiav"
 
@@ -131,9 +132,9 @@ func compareFolders(t *testing.T, local, beamed folder) {
 			t.Errorf("clip %s: a row locally, none on beam", id)
 			continue
 		}
-		if a.Label != b.Label || a.Split != b.Split || a.Source != b.Source || a.DurationS != b.DurationS {
-			t.Errorf("clip %s: local label %d split %q source %q duration %v, beam %d %q %q %v",
-				id, a.Label, a.Split, a.Source, a.DurationS, b.Label, b.Split, b.Source, b.DurationS)
+		if a.Label != b.Label || a.Split != b.Split || a.Source != b.Source || a.DurationS != b.DurationS || a.Notes != b.Notes {
+			t.Errorf("clip %s: local label %d split %q source %q duration %v notes %q, beam %d %q %q %v %q",
+				id, a.Label, a.Split, a.Source, a.DurationS, a.Notes, b.Label, b.Split, b.Source, b.DurationS, b.Notes)
 		}
 		if len(a.Audio) != len(b.Audio) {
 			t.Errorf("clip %s: audio has %d values locally, %d on beam", id, len(a.Audio), len(b.Audio))
@@ -388,54 +389,64 @@ func keys[V any](m map[string]V) []string {
 	return k
 }
 
+// keyFn puts every clip in shard 0; TestPrismClipTimeout feeds the shard step
+// with it instead of readFn, whose clip list reader refuses a FIFO up front.
+type keyFn struct{}
+
+func (*keyFn) ProcessElement(c ingest.Clip) (int, ingest.Clip) { return 0, c }
+
+func init() {
+	register.DoFn1x2[ingest.Clip, int, ingest.Clip](&keyFn{})
+}
+
 // TestPrismClipTimeout: a clip stuck for good (a FIFO no one writes to, named
-// .mp4) cannot hang a Beam worker: with --clip-timeout it fails at its stage
-// with "deadline exceeded", as in the local pipeline (the shard step runs
-// pipeline.ExtractShard, whose watchdog abandons the stuck decoder), and the
-// other clips are extracted. Should the clip list reader refuse FIFOs up front,
-// the clip must be that ingest failure instead.
+// .mp4, as a file replaced after it was listed) cannot hang the shard step on a
+// Beam worker: with ClipTimeout it fails at its stage with "deadline exceeded",
+// as in the local pipeline (the watchdog abandons the stuck decoder), and the
+// other clips of its shard are extracted.
 func TestPrismClipTimeout(t *testing.T) {
 	dir := t.TempDir()
 	fifo := testmedia.StuckFIFO(t, dir, "stuck.mp4")
 	good := testmedia.Generated(t, "sine_h264_aac.mp4")
-	man := filepath.Join(dir, "m.csv")
-	text := "id,path,label\nstuck," + fifo + ",a\ngood," + good + ",a\ngood-2," + good + ",a\n"
-	if err := os.WriteFile(man, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
+	out := filepath.Join(dir, "out")
+	p, s := beam.NewPipelineWithRoot()
+	clips := beam.Create(s, ingest.Clip{ID: "good", Path: good}, ingest.Clip{ID: "stuck", Path: fifo}, ingest.Clip{ID: "good-2", Path: good})
+	beam.ParDo(s, &shardFn{Out: out, Preset: lookup(t, "tiny"), Workers: 2, ClipTimeout: 500 * time.Millisecond, Job: "test"},
+		beam.GroupByKey(s, beam.ParDo(s, &keyFn{}, clips)))
+	done := make(chan error, 1)
+	go func() {
+		_, err := beam.Run(context.Background(), "prism", p)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the shard step hangs on a stuck clip")
 	}
-	in := ingest.Source{Dataset: "manifest", Manifest: man}
-	ds, err := in.Read()
+	b, err := os.ReadFile(filepath.Join(out, StateDir, summaryName(0)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "out")
-	type result struct {
-		sum *Summary
-		err error
+	var sum shardSummary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		sum, err := RunDataset(context.Background(), "prism", Config{Input: in, Preset: lookup(t, "tiny"), Out: out, Shards: 1, ClipTimeout: 500 * time.Millisecond}, ds)
-		done <- result{sum, err}
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the Beam job hangs on a stuck clip")
+	if len(sum.Failures) != 1 {
+		t.Fatalf("failures %+v, want the stuck clip", sum.Failures)
 	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	got := readFolder(t, out)
-	switch f := got.fails["stuck"]; {
-	case f.Stage == ingest.StageIngest:
-		t.Logf("the clip list reader refused the FIFO up front: %s", f.Error)
-	case f.Stage != ingest.StageDecodeAudio || !strings.Contains(f.Error, "deadline exceeded after 0.5s"):
+	if f := sum.Failures[0]; f.ClipID != "stuck" || f.Stage != ingest.StageDecodeAudio || !strings.Contains(f.Error, "deadline exceeded after 0.5s") {
 		t.Errorf("stuck clip: %+v, want a decode-audio failure with the deadline", f)
 	}
-	if len(got.rows) != 2 || r.sum.OK != 2 || r.sum.Failed != 1 {
-		t.Errorf("rows %v, summary %+v", keys(got.rows), r.sum)
+	r, err := shard.Open(filepath.Join(out, sum.Info.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if ids := r.ClipIDs(); !slices.Equal(ids, []string{"good", "good-2"}) {
+		t.Errorf("rows %v, want good and good-2", ids)
 	}
 }
 
