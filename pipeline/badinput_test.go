@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/internal/badmedia"
+	"github.com/avbalance/avbalance/internal/testmedia"
 )
 
 // writeManifest writes rows (the first is the header) as a CSV file.
@@ -106,16 +106,7 @@ func TestExtractBadMediaCorpus(t *testing.T) {
 // for a file replaced by a FIFO after it was listed.
 func TestExtractClipDeadline(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "stuck.mp4")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	defer func() {
-		// Release the abandoned decoder: opening the write end lets its open return.
-		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			f.Close()
-		}
-	}()
+	fifo := testmedia.StuckFIFO(t, dir, "stuck.mp4")
 	good := filepath.Join(dir, "good.wav")
 	if err := os.WriteFile(good, badmedia.WAV(16000, 1, make([]int16, 16000)), 0o644); err != nil {
 		t.Fatal(err)

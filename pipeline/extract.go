@@ -120,7 +120,7 @@ func Extract(ctx context.Context, cfg Config) (*Summary, error) {
 	if shardRows == 0 {
 		shardRows = AutoShardRows(cfg.Preset)
 	}
-	ds := safeIDs(cfg.Dataset)
+	ds := EscapeIDs(cfg.Dataset)
 	out, err := openOutput(cfg, ds)
 	if err != nil {
 		return nil, err
@@ -284,12 +284,13 @@ func AutoShardRows(p features.Preset) int {
 	return max(16, min(4096, n))
 }
 
-// safeIDs returns ds with every clip id that is not valid UTF-8 escaped (each invalid byte
-// written as \xHH). failures.jsonl (JSON) and the shards' utf8 clip_id column cannot keep such
-// an id exactly, and an id that reads back differently would be extracted again on resume.
+// EscapeIDs returns ds with every clip id that is not valid UTF-8 escaped (each invalid byte
+// written as \xHH), as Extract stores them; other runners (Apache Beam) call it to store the
+// same ids. failures.jsonl (JSON) and the shards' utf8 clip_id column cannot keep such an id
+// exactly, and an id that reads back differently would be extracted again on resume.
 // An escaped id that collides with another id gets "~" appended until it is unique. ds itself
 // is not modified; it is returned as is when every id is valid.
-func safeIDs(ds *ingest.Dataset) *ingest.Dataset {
+func EscapeIDs(ds *ingest.Dataset) *ingest.Dataset {
 	valid := true
 	for _, c := range ds.Clips {
 		valid = valid && utf8.ValidString(c.ID)

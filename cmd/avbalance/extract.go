@@ -17,8 +17,6 @@ func runExtract(ctx context.Context, args []string) int {
 	out := fs.String("out", "", "output folder `DIR` for shard-*.arrow, index.json and failures.jsonl")
 	workers := fs.Int("workers", 0, "decode workers, `N` (0 = one per CPU)")
 	shardRows := fs.Int("shard-rows", 0, "rows per shard, `N` (0 = about 256 MB per shard)")
-	resume := fs.Bool("resume", false, "continue an interrupted run in --out: keep its shards and failures, extract the rest")
-	clipTimeout := extractflags.Duration(fs, "clip-timeout", pipeline.DefaultClipTimeout, "give up on a clip that takes longer than `DURATION` to decode, e.g. 30s or 2m (recorded as a failure; 0 = no limit)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	if code := parse(fs, args); code >= 0 {
 		return code
@@ -43,10 +41,7 @@ func runExtract(ctx context.Context, args []string) int {
 	}
 	cfg := pipeline.Config{
 		Dataset: ds, Preset: preset, Out: *out, Workers: *workers, ShardRows: *shardRows,
-		Resume: *resume, Seed: sel.Source.Seed, ClipTimeout: *clipTimeout,
-	}
-	if *clipTimeout == 0 {
-		cfg.ClipTimeout = -1 // no limit
+		Resume: sel.Resume, Seed: sel.Source.Seed, ClipTimeout: sel.ClipTimeout(),
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(exitUsage, "extract: %v", err)

@@ -1,6 +1,7 @@
 // Package extractflags defines the flags that `avbalance extract` and
-// `avbalance-beam` share: which dataset to read and which feature preset to
-// compute, so both commands take the same arguments.
+// `avbalance-beam` share: which dataset to read, which feature preset to
+// compute, the per-clip deadline and resuming, so both commands take the same
+// arguments.
 package extractflags
 
 import (
@@ -10,17 +11,23 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/ingest"
+	"github.com/avbalance/avbalance/pipeline"
 )
 
 // Flags holds the parsed values.
 type Flags struct {
-	Source    ingest.Source
-	preset    string
-	overrides features.Overrides
-	fs        *flag.FlagSet // to tell an override set to 0 from one left out
+	Source ingest.Source
+	// Resume continues an interrupted run in the output folder instead of
+	// refusing a folder that holds results.
+	Resume      bool
+	preset      string
+	overrides   features.Overrides
+	clipTimeout *time.Duration
+	fs          *flag.FlagSet // to tell an override set to 0 from one left out
 }
 
 // Register adds the dataset and preset flags to fs. rootHelp describes --root
@@ -42,7 +49,18 @@ func Register(fs *flag.FlagSet, rootHelp string) *Flags {
 	fs.IntVar(&f.overrides.Frames, "frames", 0, "override the preset's number of video frames, `N` ≥ 1")
 	fs.IntVar(&f.overrides.Size, "size", 0, "override the preset's frame width and height, `PX` ≥ 1")
 	fs.Float64Var(&f.overrides.Seconds, "seconds", 0, "override the preset's audio duration, `S` seconds > 0")
+	f.clipTimeout = Duration(fs, "clip-timeout", pipeline.DefaultClipTimeout, "give up on a clip that takes longer than `DURATION` to decode, e.g. 30s or 2m (recorded as a failure; 0 = no limit)")
+	fs.BoolVar(&f.Resume, "resume", false, "continue an interrupted run in --out: keep its shards and failures, extract the rest")
 	return f
+}
+
+// ClipTimeout returns --clip-timeout as pipeline.Config.ClipTimeout takes it:
+// negative for "no limit", which the flag writes as 0.
+func (f *Flags) ClipTimeout() time.Duration {
+	if *f.clipTimeout == 0 {
+		return -1
+	}
+	return *f.clipTimeout
 }
 
 // Preset returns the chosen preset with the overrides applied, validated. An override flag
