@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/train"
 )
 
@@ -71,7 +71,7 @@ type Config struct {
 	Out     string       `json:"out"`     // comparison folder: table.md, table.csv, results.json, report.html, plots/, runs/
 	Methods []train.Mode `json:"methods"` // registered modes, in table order
 	Seeds   int          `json:"seeds"`   // runs per method
-	Seed    uint64       `json:"seed"`    // first seed; the others follow (Seed, Seed+1, …)
+	Seed    ingest.Seed  `json:"seed"`    // first seed; the others follow (Seed, Seed+1, …)
 
 	// Train is every run's training configuration; Mode, Shards, Out, Seed,
 	// Resume and Progress are set per run, then Params are applied.
@@ -110,17 +110,17 @@ func DefaultConfig() Config {
 }
 
 // SeedList is the seeds of the runs, in order.
-func (c *Config) SeedList() []uint64 {
-	out := make([]uint64, c.Seeds)
+func (c *Config) SeedList() []ingest.Seed {
+	out := make([]ingest.Seed, c.Seeds)
 	for i := range out {
-		out[i] = c.Seed + uint64(i)
+		out[i] = c.Seed + ingest.Seed(i)
 	}
 	return out
 }
 
 // RunDir is the folder of the run of method with seed.
-func (c *Config) RunDir(method train.Mode, seed uint64) string {
-	return filepath.Join(c.Out, RunsDir, string(method), "seed-"+strconv.FormatUint(seed, 10))
+func (c *Config) RunDir(method train.Mode, seed ingest.Seed) string {
+	return filepath.Join(c.Out, RunsDir, string(method), "seed-"+seed.String())
 }
 
 // ownFlags are the training flags compare sets itself for every run.
@@ -129,7 +129,7 @@ var ownFlags = []string{"shards", "out", "mode", "seed", "resume"}
 // RunConfig is the training configuration of the run of method with seed:
 // Train with the mode, the folders and the seed set and the method's Params
 // applied in order.
-func (c *Config) RunConfig(method train.Mode, seed uint64) (train.Config, error) {
+func (c *Config) RunConfig(method train.Mode, seed ingest.Seed) (train.Config, error) {
 	tc := c.Train.Clone()
 	if err := tc.SetMode(method); err != nil {
 		return tc, err

@@ -19,7 +19,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Out, "out", c.Out, "comparison `folder`: table.md, table.csv, results.json, report.html, plots/, runs/METHOD/seed-S/")
 	fs.Var((*methodList)(&c.Methods), "methods", "comma-separated `modes` to compare, in table order")
 	fs.IntVar(&c.Seeds, "seeds", c.Seeds, "runs per method, seeds SEED, SEED+1, …")
-	fs.Uint64Var(&c.Seed, "seed", c.Seed, "first seed; a seed sets initialisation, shuffling and a method's noise, never the split")
+	fs.Var(&c.Seed, "seed", "first `seed`; a seed sets initialisation, shuffling and a method's noise, never the split")
 	fs.Var(&c.Select, "select", "`epoch` each run reports: val (the best on the val split) or last (for shards without a val split)")
 	fs.IntVar(&c.Parallel, "parallel", c.Parallel, "runs trained at once (at most the CPU count)")
 	fs.BoolVar(&c.Retrain, "retrain", c.Retrain, "train a run folder holding another configuration's run again, in place (default: stop and say which)")

@@ -319,7 +319,7 @@ func (r *Report) writeHTML() error {
 	}
 	type runRow struct {
 		Method                          train.Mode
-		Seed                            uint64
+		Seed                            ingest.Seed
 		Epoch                           int
 		Acc, F1, Video, ProbeV, Seconds string
 		Dir                             string

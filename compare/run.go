@@ -56,9 +56,9 @@ type Report struct {
 // RunResult is one method × seed run: the test metrics of its selected
 // epoch and everything needed to repeat it.
 type RunResult struct {
-	Method train.Mode `json:"method"`
-	Seed   uint64     `json:"seed"`
-	Dir    string     `json:"dir"`
+	Method train.Mode  `json:"method"`
+	Seed   ingest.Seed `json:"seed"`
+	Dir    string      `json:"dir"`
 	// Config is the run's exact training configuration (its config.json);
 	// TrainArgs repeats the run as `avbalance train` flags.
 	Config      train.Config       `json:"config"`
@@ -88,7 +88,7 @@ type Check struct {
 // job is one run to do or to load.
 type job struct {
 	method train.Mode
-	seed   uint64
+	seed   ingest.Seed
 	tc     train.Config
 	state  folderState
 	done   int // epochs in its metrics.jsonl before this call

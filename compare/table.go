@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/internal/atomicfile"
 	"github.com/avbalance/avbalance/train"
 )
@@ -155,7 +156,7 @@ func (r *Report) MethodRuns(method train.Mode) []*RunResult {
 }
 
 // Run is the run of method with seed (nil when there is none).
-func (r *Report) Run(method train.Mode, seed uint64) *RunResult {
+func (r *Report) Run(method train.Mode, seed ingest.Seed) *RunResult {
 	for _, run := range r.Runs {
 		if run.Method == method && run.Seed == seed {
 			return run
@@ -202,7 +203,7 @@ func (r *Report) Setup() []string {
 	tc := c.Train
 	seeds := make([]string, 0, c.Seeds)
 	for _, s := range c.SeedList() {
-		seeds = append(seeds, strconv.FormatUint(s, 10))
+		seeds = append(seeds, s.String())
 	}
 	lines := []string{
 		fmt.Sprintf("shards: %s — dataset %s, preset %s, %d classes; rows %s", p.Shards, p.Dataset, p.Preset, len(p.Labels), p.splitsText()),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/avbalance/avbalance/compare"
 	"github.com/avbalance/avbalance/features"
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/synth"
 	"github.com/avbalance/avbalance/train"
 )
@@ -21,8 +22,8 @@ type Config struct {
 	Out string `json:"-"` // output folder (created): synth/, shards/, the comparison's files and runs/
 	// Seed seeds the generated set and is the first training seed; Seeds is the number of
 	// training seeds (Seed, Seed+1, …), each training every mode on the same set.
-	Seeds int   `json:"seeds"`
-	Seed  int64 `json:"seed"`
+	Seeds int         `json:"seeds"`
+	Seed  ingest.Seed `json:"seed"`
 
 	// Synth is the generator's configuration; Out and Seed are set by the demo.
 	Synth synth.Config `json:"synth"`

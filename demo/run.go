@@ -82,7 +82,7 @@ func (c *Config) compareConfig() compare.Config {
 	cc := compare.DefaultConfig()
 	cc.Title = "avbalance demo"
 	cc.Shards, cc.Out = filepath.Join(c.Out, ShardsDir), c.Out
-	cc.Methods, cc.Seeds, cc.Seed = c.Modes, c.Seeds, uint64(c.Seed)
+	cc.Methods, cc.Seeds, cc.Seed = c.Modes, c.Seeds, c.Seed
 	cc.Train, cc.Params, cc.Parallel = c.Train, c.Params, c.Parallel
 	cc.Retrain = true // the demo owns its folder: a changed configuration trains again
 	cc.Checks = checks
@@ -153,7 +153,7 @@ func prepare(ctx context.Context, cfg *Config) (*Set, error) {
 	cfg.logf("extract: preset %s (%d×%d %s, %d frames of %d×%d) → %s\n", p.Name, p.NMels, p.TimeFrames, p.Feature,
 		p.Frames, p.Width, p.Height, shards)
 	t0 = time.Now()
-	sum, err := pipeline.Extract(ctx, pipeline.Config{Dataset: ds, Preset: p, Out: shards, Workers: cfg.ExtractWorkers, Seed: uint64(cfg.Seed)})
+	sum, err := pipeline.Extract(ctx, pipeline.Config{Dataset: ds, Preset: p, Out: shards, Workers: cfg.ExtractWorkers, Seed: cfg.Seed})
 	if err != nil {
 		return nil, fmt.Errorf("demo: extract: %w", err)
 	}

@@ -26,7 +26,7 @@ type CremaDOptions struct {
 	// Fractions are the train/val/test shares of actors for SplitBySpeaker.
 	Fractions Fractions
 	// Seed drives every shuffle; the same inputs and seed give the same split.
-	Seed uint64
+	Seed Seed
 	// TrainList and TestList are the clip lists for SplitFromLists, rows of
 	// "clip_id,LABEL" without a header (the OGM-GE train.csv and test.csv format).
 	TrainList, TestList string
@@ -184,7 +184,7 @@ func (l *cremaLayout) clip(id string, label int, split string) Clip {
 	return c
 }
 
-func (l *cremaLayout) fromDisk(ds *Dataset, bySpeaker bool, fr Fractions, seed uint64) {
+func (l *cremaLayout) fromDisk(ds *Dataset, bySpeaker bool, fr Fractions, seed Seed) {
 	ids := make([]string, 0, len(l.videos.names))
 	for id := range l.videos.index {
 		ids = append(ids, id)
@@ -210,7 +210,7 @@ func (l *cremaLayout) fromDisk(ds *Dataset, bySpeaker bool, fr Fractions, seed u
 	}
 }
 
-func (l *cremaLayout) fromLists(ds *Dataset, train, test []listEntry, valFrac float64, valBy string, seed uint64) {
+func (l *cremaLayout) fromLists(ds *Dataset, train, test []listEntry, valFrac float64, valBy string, seed Seed) {
 	type listed struct {
 		id, actor, split string
 		label            int

@@ -27,7 +27,7 @@ type VGGSoundOptions struct {
 	// keeps the same split).
 	ValFrac float64
 	// Seed drives the val shuffle.
-	Seed uint64
+	Seed Seed
 }
 
 // VGGSoundName is the Dataset.Name and Clip.Source of VGGSound clips.

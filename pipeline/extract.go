@@ -25,7 +25,7 @@ type Config struct {
 	Workers   int             // decode+features workers; 0 means runtime.NumCPU()
 	ShardRows int             // rows per shard; 0 means a size that keeps shards near 256 MB
 	Resume    bool            // keep complete shards and logged failures in Out, extract the rest
-	Seed      uint64          // seeds the random crops of presets that crop (with the clip id)
+	Seed      ingest.Seed     // seeds the random crops of presets that crop (with the clip id)
 	Progress  io.Writer       // progress bar or log lines; nil for none
 	// ClipTimeout bounds the time one clip may take (decode and features). A clip that
 	// exceeds it fails at the stage it was in with "deadline exceeded after …"; a decoder

@@ -14,7 +14,7 @@ import (
 // ShardConfig describes how ExtractShard extracts one shard's clips.
 type ShardConfig struct {
 	Preset  features.Preset // feature parameters
-	Seed    uint64          // seeds the random crops, as Config.Seed
+	Seed    ingest.Seed     // seeds the random crops, as Config.Seed
 	Workers int             // clips decoded at once, each worker with its own decoders; 0 means runtime.NumCPU()
 	// ClipTimeout bounds each clip, with the same watchdog as Extract: 0 means
 	// DefaultClipTimeout, negative means no limit (as Config.ClipTimeout).

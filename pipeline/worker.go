@@ -25,7 +25,7 @@ type Worker struct {
 	// leaves it 0; Extract sets it from Config.ClipTimeout.
 	ClipTimeout time.Duration
 
-	seed  uint64
+	seed  ingest.Seed
 	audio *audio.Decoder
 	video *video.Decoder
 	feat  *features.Extractor
@@ -45,7 +45,7 @@ func (w *Worker) current() (stage, path string) {
 }
 
 // NewWorker makes a worker for preset p; seed seeds the random crops (with the clip id).
-func NewWorker(p features.Preset, seed uint64) *Worker {
+func NewWorker(p features.Preset, seed ingest.Seed) *Worker {
 	return &Worker{
 		seed:  seed,
 		audio: audio.NewDecoder(p.SampleRate),
@@ -201,8 +201,8 @@ func (s *audioSink) Packet(pkt *astiav.Packet) error {
 
 // clipSeed derives a per-clip seed from the run seed and the clip id, so random
 // crops do not depend on worker scheduling.
-func clipSeed(seed uint64, id string) uint64 {
+func clipSeed(seed ingest.Seed, id string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
-	return h.Sum64() ^ seed
+	return h.Sum64() ^ uint64(seed)
 }

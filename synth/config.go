@@ -6,6 +6,8 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+
+	"github.com/avbalance/avbalance/ingest"
 )
 
 // Config says what to generate. Zero values of the plain fields mean the documented default;
@@ -13,7 +15,7 @@ import (
 type Config struct {
 	Out        string  `json:"-"`           // output folder (created); clips go to Out/clips, manifest.csv and synth.json to Out
 	Clips      int     `json:"clips"`       // number of clips; default 360
-	Seed       int64   `json:"seed"`        // seeds labels, splits and every clip's signals; 0 is a valid seed
+	Seed       ingest.Seed `json:"seed"`        // seeds labels, splits and every clip's signals; 0 is a valid seed
 	Classes    int     `json:"classes"`     // number of classes, even (= 2 × pairs); default 6
 	Seconds    float64 `json:"seconds"`     // clip length; default 2
 	Width      int     `json:"width"`       // frame width in pixels, even; default 112

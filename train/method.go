@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/train/op"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -379,13 +380,13 @@ func (s *Step) Dim(m int) int { return s.n.m.spec.embedDim(m) }
 type Epoch struct {
 	Index  int // 0-based
 	Epochs int // of the run
-	Seed   uint64
+	Seed   ingest.Seed
 }
 
 // newRand is a method's random generator, fixed by the run's seed and a
 // stream number of the method's own.
-func newRand(seed, stream uint64) (*rand.PCG, *rand.Rand) {
-	src := rand.NewPCG(seed, stream)
+func newRand(seed ingest.Seed, stream uint64) (*rand.PCG, *rand.Rand) {
+	src := rand.NewPCG(uint64(seed), stream)
 	return src, rand.New(src)
 }
 

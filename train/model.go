@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/train/op"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -64,8 +65,8 @@ type model struct {
 	bn map[string]*G.BatchNormOp
 }
 
-func newModel(s spec, seed uint64) *model {
-	return &model{spec: s, byName: map[string]*param{}, rng: rand.New(rand.NewPCG(seed, 0x5eed)),
+func newModel(s spec, seed ingest.Seed) *model {
+	return &model{spec: s, byName: map[string]*param{}, rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed)),
 		bn: map[string]*G.BatchNormOp{}}
 }
 

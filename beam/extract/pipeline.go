@@ -99,7 +99,7 @@ func Build(s beam.Scope, cfg Config, ds *ingest.Dataset) error {
 // reader rejected. Ids that are not valid UTF-8 are escaped as the local
 // pipeline stores them (pipeline.EscapeIDs).
 type readFn struct {
-	Input  ingest.Source `json:"input"`
+	Input  ingest.Input `json:"input"`
 	Total  int           `json:"total"` // clips + rejected the launcher found
 	Shards int           `json:"shards"`
 }
@@ -136,7 +136,7 @@ func (f *readFn) ProcessElement(_ []byte, emitClip func(int, ingest.Clip), emitF
 type shardFn struct {
 	Out         string          `json:"out"`
 	Preset      features.Preset `json:"preset"`
-	Seed        uint64          `json:"seed"`
+	Seed        ingest.Seed     `json:"seed"`
 	Workers     int             `json:"workers"`
 	ClipTimeout time.Duration   `json:"clip_timeout"`
 	Job         string          `json:"job"` // Config.fingerprint

@@ -177,12 +177,12 @@ func exitCode(err error) int {
 	return 0
 }
 
-func manifestArgs(in ingest.Source, out string, extra ...string) []string {
+func manifestArgs(in ingest.Input, out string, extra ...string) []string {
 	return append([]string{"--dataset", "manifest", "--manifest", in.Manifest, "--out", out}, extra...)
 }
 
 // localRun extracts in with the local pipeline and reads the folder back.
-func localRun(t *testing.T, in ingest.Source, preset string) folder {
+func localRun(t *testing.T, in ingest.Input, preset string) folder {
 	t.Helper()
 	ds, err := in.Read()
 	if err != nil {
@@ -213,7 +213,7 @@ func TestMultiProcess(t *testing.T) {
 	waitListening(t, pool, poolPort)
 
 	// The CLI takes the labels from the manifest (no fixed list as badInput has).
-	in := ingest.Source{Dataset: "manifest", Manifest: badInput(t).Manifest}
+	in := ingest.Input{Dataset: "manifest", Manifest: badInput(t).Manifest}
 	out := filepath.Join(t.TempDir(), "beam")
 	launcher := exec.Command(beamBin, manifestArgs(in, out, "--preset", "tiny", "--shards", "3", "--workers", "2",
 		"--runner", "universal", "--endpoint", "localhost:"+strconv.Itoa(jobPort),

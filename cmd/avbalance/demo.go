@@ -9,6 +9,7 @@ import (
 
 	"github.com/avbalance/avbalance/compare"
 	"github.com/avbalance/avbalance/demo"
+	"github.com/avbalance/avbalance/ingest"
 )
 
 func runDemo(ctx context.Context, args []string) int {
@@ -16,7 +17,8 @@ func runDemo(ctx context.Context, args []string) int {
 	out := fs.String("out", "demo-out", "output folder: table.md, report.html, plots/, results.json, runs/, synth/, shards/")
 	quick := fs.Bool("quick", false, "a small, fast run (fewer clips and epochs) that shows the whole flow")
 	seeds := fs.Int("seeds", 0, "training seeds, each training every mode on the set; the table shows mean ± std (0: the default)")
-	seed := fs.Int64("seed", 1, "seed of the generated set, and the first training seed")
+	seed := ingest.Seed(1)
+	fs.Var(&seed, "seed", "`seed` of the generated set, and the first training seed")
 	epochs := fs.Int("epochs", 0, "epochs per mode (0: the default)")
 	clips := fs.Int("clips", 0, "clips per generated set (0: the default)")
 	parallel := fs.Int("parallel", 0, "training runs at once (0: the default)")
@@ -40,7 +42,7 @@ func runDemo(ctx context.Context, args []string) int {
 			return fail(exitUsage, "demo: %s: %v", *config, err)
 		}
 	}
-	cfg.Out, cfg.Seed, cfg.Workers, cfg.Verbose = *out, *seed, *workers, *verbose
+	cfg.Out, cfg.Seed, cfg.Workers, cfg.Verbose = *out, seed, *workers, *verbose
 	if *seeds > 0 {
 		cfg.Seeds = *seeds
 	}

@@ -28,7 +28,7 @@ func runExtract(ctx context.Context, args []string) int {
 	if *out == "" {
 		return fail(exitUsage, "extract: --out is required")
 	}
-	ds, err := sel.Source.Read()
+	ds, err := sel.Input.Read()
 	if err != nil {
 		return fail(exitUsage, "extract: %v", err)
 	}
@@ -37,11 +37,11 @@ func runExtract(ctx context.Context, args []string) int {
 		if ds.Skipped > 0 {
 			msg += fmt.Sprintf(" (%d listed clips were left out: absent with --only-present, or in neither split list)", ds.Skipped)
 		}
-		return fail(exitUsage, msg, sourceName(sel.Source))
+		return fail(exitUsage, msg, inputName(sel.Input))
 	}
 	cfg := pipeline.Config{
 		Dataset: ds, Preset: preset, Out: *out, Workers: *workers, ShardRows: *shardRows,
-		Resume: sel.Resume, Seed: sel.Source.Seed, ClipTimeout: sel.ClipTimeout(),
+		Resume: sel.Resume, Seed: sel.Input.Seed, ClipTimeout: sel.ClipTimeout(),
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(exitUsage, "extract: %v", err)
@@ -77,8 +77,8 @@ func runExtract(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-// sourceName names the clip list a Source reads, for messages.
-func sourceName(s ingest.Source) string {
+// inputName names the clip list an Input reads, for messages.
+func inputName(s ingest.Input) string {
 	switch s.Dataset {
 	case ingest.ManifestName:
 		return "manifest " + s.Manifest

@@ -16,7 +16,7 @@ func runSynth(ctx context.Context, args []string) int {
 	cfg := synth.Config{}
 	fs.StringVar(&cfg.Out, "out", "", "output folder `DIR`: clips/*.mp4, manifest.csv, synth.json")
 	fs.IntVar(&cfg.Clips, "clips", d.Clips, "number of clips, `N`")
-	fs.Int64Var(&cfg.Seed, "seed", 0, "seed of labels, splits and every clip's signals")
+	fs.Var(&cfg.Seed, "seed", "`seed` of labels, splits and every clip's signals")
 	fs.IntVar(&cfg.Classes, "classes", d.Classes, "number of classes, `N` (even: pairs told apart by audio, members by video)")
 	fs.Float64Var(&cfg.Seconds, "seconds", d.Seconds, "clip length in seconds, `S`")
 	size := fs.Int("size", d.Width, "frame width and height in pixels, `PX` (even)")

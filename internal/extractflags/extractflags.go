@@ -20,7 +20,7 @@ import (
 
 // Flags holds the parsed values.
 type Flags struct {
-	Source ingest.Source
+	Input ingest.Input
 	// Resume continues an interrupted run in the output folder instead of
 	// refusing a folder that holds results.
 	Resume      bool
@@ -34,7 +34,7 @@ type Flags struct {
 // (the Beam runner adds that workers must see it too).
 func Register(fs *flag.FlagSet, rootHelp string) *Flags {
 	f := &Flags{fs: fs}
-	s := &f.Source
+	s := &f.Input
 	fs.StringVar(&s.Dataset, "dataset", "", "cremad, vggsound or manifest")
 	fs.StringVar(&s.Root, "root", "", rootHelp)
 	fs.StringVar(&s.CSV, "csv", "", "VGGSound clip list (youtube_id,start_seconds,label,split)")
@@ -44,7 +44,7 @@ func Register(fs *flag.FlagSet, rootHelp string) *Flags {
 	fs.StringVar(&s.TestList, "test-list", "", "CREMA-D test list for --split lists (OGM-GE test.csv)")
 	fs.Float64Var(&s.ValFrac, "val-frac", 0.1, "share of train moved to val (CREMA-D lists, VGGSound)")
 	fs.BoolVar(&s.OnlyPresent, "only-present", false, "VGGSound: leave out listed clips whose file is absent instead of recording them as failures")
-	fs.Uint64Var(&s.Seed, "seed", 0, "seed for splits and random crops")
+	fs.Var(&s.Seed, "seed", "`seed` for splits and random crops")
 	fs.StringVar(&f.preset, "preset", "default", "feature preset: "+strings.Join(features.PresetNames(), ", "))
 	fs.IntVar(&f.overrides.Frames, "frames", 0, "override the preset's number of video frames, `N` ≥ 1")
 	fs.IntVar(&f.overrides.Size, "size", 0, "override the preset's frame width and height, `PX` ≥ 1")

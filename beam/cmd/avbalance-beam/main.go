@@ -93,8 +93,8 @@ func run() int {
 		return fail(exitUsage, "--out is required")
 	}
 	cfg := extract.Config{
-		Input:  sel.Source,
-		Preset: preset, Out: *out, Shards: *shards, Seed: sel.Source.Seed, Workers: *workers,
+		Input:  sel.Input,
+		Preset: preset, Out: *out, Shards: *shards, Seed: sel.Input.Seed, Workers: *workers,
 		ClipTimeout: sel.ClipTimeout(), Resume: sel.Resume,
 	}
 	if err := cfg.Validate(); err != nil {
@@ -102,7 +102,7 @@ func run() int {
 	}
 	ds, err := cfg.Input.Read()
 	if err != nil {
-		return fail(exitUsage, "%s: %v", sel.Source.Dataset, err)
+		return fail(exitUsage, "%s: %v", sel.Input.Dataset, err)
 	}
 	runner := *runners.Runner
 	if runner == "" {

@@ -5,10 +5,10 @@ import (
 	"fmt"
 )
 
-// Source names a dataset and how to read its clip list: what the extract
+// Input names a dataset and how to read its clip list: what the extract
 // commands' flags describe. It is plain data, so a distributed runner can ship
 // it to its workers and read the same list there.
-type Source struct {
+type Input struct {
 	Dataset     string   `json:"dataset"`              // cremad, vggsound or manifest
 	Root        string   `json:"root,omitempty"`       // CREMA-D root or VGGSound clips folder
 	CSV         string   `json:"csv,omitempty"`        // VGGSound clip list
@@ -19,12 +19,12 @@ type Source struct {
 	TestList    string   `json:"test_list,omitempty"`
 	ValFrac     float64  `json:"val_frac,omitempty"`     // CREMA-D lists, VGGSound: share of train moved to val
 	OnlyPresent bool     `json:"only_present,omitempty"` // VGGSound: leave out absent files
-	Seed        uint64   `json:"seed,omitempty"`         // split seed
+	Seed        Seed     `json:"seed,omitempty"`         // split seed
 }
 
 // Read reads the clip list with the reader s names. Its errors for a missing setting name the
 // extract commands' flag (--dataset, --root, --csv, --manifest).
-func (s Source) Read() (*Dataset, error) {
+func (s Input) Read() (*Dataset, error) {
 	switch s.Dataset {
 	case CremaDName:
 		if s.Root == "" {
