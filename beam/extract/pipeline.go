@@ -100,8 +100,8 @@ func Build(s beam.Scope, cfg Config, ds *ingest.Dataset) error {
 // pipeline stores them (pipeline.EscapeIDs).
 type readFn struct {
 	Input  ingest.Input `json:"input"`
-	Total  int           `json:"total"` // clips + rejected the launcher found
-	Shards int           `json:"shards"`
+	Total  int          `json:"total"` // clips + rejected the launcher found
+	Shards int          `json:"shards"`
 }
 
 func (f *readFn) ProcessElement(_ []byte, emitClip func(int, ingest.Clip), emitFailure func(string, string)) error {
