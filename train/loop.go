@@ -106,11 +106,45 @@ func (t *trainer) step(s *Step, b *batch, acc *accum) error {
 	for i, g := range n.grads {
 		s.Grads[i] = g.Value().Data().([]float32)
 	}
+	n.replicaGrads(s)
 	if err := t.method.AfterBackward(s); err != nil {
 		return fmt.Errorf("train: %s: %w", t.cfg.Mode, err)
 	}
+	foldReplicas(s)
 	t.opt.step(n.used, s.Grads)
 	return nil
+}
+
+// replicaGrads points s.ReplicaGrads at the gradients through the graph's
+// encoder replicas.
+func (n *net) replicaGrads(s *Step) {
+	if len(n.replicas) == 0 {
+		return
+	}
+	if s.ReplicaGrads == nil {
+		s.ReplicaGrads = make([][][]float32, len(n.replicas))
+	}
+	for r, rep := range n.replicas {
+		s.ReplicaGrads[r] = make([][]float32, len(n.used))
+		for j, i := range rep.at {
+			s.ReplicaGrads[r][i] = rep.grads[j].Value().Data().([]float32)
+		}
+	}
+}
+
+// foldReplicas adds the replica gradients AfterBackward left to s.Grads:
+// a replica shares its encoder's weights.
+func foldReplicas(s *Step) { addReplicas(s.Grads, s.ReplicaGrads) }
+
+// addReplicas adds every non-nil replica gradient to grads.
+func addReplicas[F float32 | float64](grads [][]F, replicas [][][]F) {
+	for _, rg := range replicas {
+		for i, g := range rg {
+			for j, v := range g {
+				grads[i][j] += v
+			}
+		}
+	}
 }
 
 // evalPass computes metrics of rows with the forward-only graph; real use

@@ -82,6 +82,9 @@ func RunSource(ctx context.Context, cfg Config, src Source) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.method.Prepare(&Prep{ctx: ctx, t: t}); err != nil {
+		return nil, fmt.Errorf("train: %s: %w", cfg.Mode, err)
+	}
 	start := 0
 	if cfg.Resume && hasCheckpoint(cfg.Out) {
 		if start, err = t.resume(); err != nil {
@@ -207,7 +210,8 @@ func (t *trainer) progress(format string, a ...any) {
 // epoch trains one epoch, validates, logs and checkpoints.
 func (t *trainer) epoch(ctx context.Context, epoch int) error {
 	begin := time.Now()
-	e := &Epoch{Index: epoch, Epochs: t.cfg.Epochs, Seed: t.cfg.Seed}
+	e := &Epoch{Index: epoch, Epochs: t.cfg.Epochs, Seed: t.cfg.Seed,
+		TrainRows: len(t.splits[ingest.SplitTrain]), ctx: ctx, t: t}
 	if err := t.method.StartEpoch(e); err != nil {
 		return fmt.Errorf("train: %s: epoch %d: %w", t.cfg.Mode, epoch+1, err)
 	}
