@@ -91,7 +91,7 @@ func readMetrics(t *testing.T, runDir string) []Metrics {
 
 func TestRunAllModes(t *testing.T) {
 	src := synthSource(60, 1)
-	for _, mode := range []Mode{ModeAudio, ModeVideo, ModeConcat, ModeOGMGE, ModeAttrReg} {
+	for _, mode := range []Mode{ModeAudio, ModeVideo, ModeConcat, ModeOGMGE, ModeAttrReg, ModeMMPareto, ModePMR, ModeAGM, ModeUMT} {
 		t.Run(string(mode), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := tinyConfig(dir, mode)
@@ -119,6 +119,12 @@ func TestRunAllModes(t *testing.T) {
 			if !reflect.DeepEqual(*m, *res.Test) {
 				t.Errorf("Eval differs from result.json:\n%+v\n%+v", *m, *res.Test)
 			}
+			if info, _ := LookupMethod(mode); info.Uses == Both {
+				ac := AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr")}
+				if s, err := AttributeSource(context.Background(), ac, src); err != nil || s.Clips != res.Test.Clips {
+					t.Errorf("attribute: %v (summary %+v)", err, s)
+				}
+			}
 			t.Logf("%s: train acc %.2f → %.2f, test acc %.2f, audio share %.2f", mode, ms[0].Accuracy, ms[2].Accuracy, res.Test.Accuracy, res.Test.AudioShare)
 		})
 	}
@@ -126,10 +132,13 @@ func TestRunAllModes(t *testing.T) {
 
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	src := synthSource(40, 2)
-	for _, mode := range []Mode{ModeAttrReg, ModeOGMGE} {
+	for _, mode := range []Mode{ModeAttrReg, ModeOGMGE, ModeMMPareto, ModePMR, ModeAGM, ModeUMT} {
 		full, part := t.TempDir(), t.TempDir()
 		cfg := tinyConfig(full, mode)
 		cfg.Epochs = 3
+		if mode == ModeUMT {
+			cfg.Method.(*UMTConfig).TeacherEpochs = 2 // the same teachers for both runs
+		}
 		want, err := RunSource(context.Background(), cfg, src)
 		if err != nil {
 			t.Fatal(err)
