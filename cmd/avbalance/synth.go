@@ -23,6 +23,11 @@ func runSynth(ctx context.Context, args []string) int {
 	fs.IntVar(&cfg.FPS, "fps", d.FPS, "video frame rate, `N` per second")
 	fs.StringVar(&cfg.VideoCodec, "codec", "", "video encoder: libx264 or mpeg4 (default: "+defaultCodecHelp()+")")
 	fs.IntVar(&cfg.Workers, "workers", 0, "clips encoded at once, `N` (0 = one per CPU)")
+	cfg.Cues = synth.DefaultCues()
+	fs.Float64Var(&cfg.Cues.AudioSNRdB, "audio-snr", cfg.Cues.AudioSNRdB, "tone power over noise power, `DB` (lower: a weaker audio cue)")
+	fs.Float64Var(&cfg.Cues.CueContrast, "cue-contrast", cfg.Cues.CueContrast, "grating amplitude `C`, (0, 0.5] of the luminance range (lower: a weaker video cue)")
+	fs.Float64Var(&cfg.Cues.StripePeriod, "stripe-period", cfg.Cues.StripePeriod, "grating period `P`, a share of the frame size")
+	fs.Float64Var(&cfg.Cues.PairSpread, "pair-spread", cfg.Cues.PairSpread, "how far apart the pairs' orientations are, `S` in [0, 1] (0: video tells only the member)")
 	quiet := fs.Bool("quiet", false, "no summary line on stderr")
 	if code := parse(fs, args); code >= 0 {
 		return code
