@@ -13,7 +13,6 @@ agm_ref.json next to this script.
 
 Run: /usr/bin/python3 train/testdata/agm_reference.py
 """
-import json
 import math
 import os
 import sys
@@ -21,7 +20,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from penalty_reference import B, E, FRAMES, encoder, fixed, head_fn, inputs, param_shapes, probe  # noqa: E402
+from fixture_util import grads_json, write  # noqa: E402
+from penalty_reference import B, E, FRAMES, encoder, fixed, head_fn, inputs, param_shapes  # noqa: E402
 
 ALPHA = 1.0
 # head, labels, running scores S_a, S_v
@@ -63,24 +63,17 @@ def case(head, labels, run_a, run_v):
     if clipped:
         torch.nn.utils.clip_grad_norm_(params, max_norm=1.0)
     out = {"head": head, "labels": labels, "running": [run_a, run_v], "score": [s_a, s_v],
-           "coef": [coeff_a, coeff_v], "clipped": clipped, "loss": loss.item(), "grads": {}}
-    for n in names:
-        g = P[n].grad.reshape(-1)
-        idx = probe(g.numel())
-        out["grads"][n] = {"index": idx, "grad": [g[i].item() for i in idx], "norm": g.norm().item()}
+           "coef": [coeff_a, coeff_v], "clipped": clipped, "loss": loss.item(),
+           "grads": grads_json(names, [P[n].grad for n in names])}
     return out
 
 
 def main():
     ref = {"torch": torch.__version__, "alpha": ALPHA, "cases": [case(*c) for c in CASES]}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agm_ref.json")
-    with open(path, "w") as fh:
-        json.dump(ref, fh, indent=1)
-        fh.write("\n")
+    write("agm_ref.json", ref)
     for c in ref["cases"]:
         print(c["head"], c["labels"], "score", [round(s, 4) for s in c["score"]],
               "coef", [round(x, 4) for x in c["coef"]], "clipped", c["clipped"])
-    print("wrote", path)
 
 
 if __name__ == "__main__":

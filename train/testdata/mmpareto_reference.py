@@ -12,14 +12,14 @@ zero). Writes mmpareto_ref.json next to this script.
 
 Run: /usr/bin/python3 train/testdata/mmpareto_reference.py
 """
-import json
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from penalty_reference import B, E, K, LABELS, encoder, fixed, head_fn, inputs, param_shapes, probe  # noqa: E402
+from fixture_util import grads_json, write  # noqa: E402
+from penalty_reference import B, E, encoder, fixed, head_fn, inputs, param_shapes  # noqa: E402
 
 GAMMA = 1.5
 # head, labels, gain of the head's video weights (30 makes the fusion loss video-bound, so the
@@ -69,7 +69,7 @@ def case(head, labels, gain):
     names = [n for n, _ in shapes]
     total = dict(zip(names, torch.autograd.grad(loss_mm + loss_uni["audio"] + loss_uni["video"],
                                                 [P[n] for n in names], retain_graph=True)))
-    out = {"head": head, "labels": labels, "video_gain": gain, "modalities": {}, "grads": {}}
+    out = {"head": head, "labels": labels, "video_gain": gain, "modalities": {}}
     final = dict(total)
     for m in ("audio", "video"):
         enc = [n for n in names if n.startswith(m + ".")]
@@ -87,22 +87,15 @@ def case(head, labels, gain):
             diff = total[n].norm() / new.norm()
             final[n] = diff * new * GAMMA if diff > 1 else new * GAMMA
         out["modalities"][m] = {"cos": cos, "c": c, "norm_mm": flat_mm.norm().item(), "norm_uni": flat_u.norm().item()}
-    for n in names:
-        g = final[n].detach().reshape(-1)
-        idx = probe(g.numel())
-        out["grads"][n] = {"index": idx, "grad": [g[i].item() for i in idx], "norm": g.norm().item()}
+    out["grads"] = grads_json(names, [final[n] for n in names])
     return out
 
 
 def main():
     ref = {"torch": torch.__version__, "gamma": GAMMA, "cases": [case(*c) for c in CASES]}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mmpareto_ref.json")
-    with open(path, "w") as fh:
-        json.dump(ref, fh, indent=1)
-        fh.write("\n")
+    write("mmpareto_ref.json", ref)
     for c in ref["cases"]:
         print(c["head"], c["labels"], c["video_gain"], {m: (round(v["cos"], 3), round(v["c"], 4)) for m, v in c["modalities"].items()})
-    print("wrote", path)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,14 @@ next to this script.
 
 Run: /usr/bin/python3 train/testdata/pmr_reference.py
 """
-import json
-import math
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from penalty_reference import AUDIO, B, E, FRAMES, K, encoder, fixed, head_fn, inputs, param_shapes, probe  # noqa: E402
+from fixture_util import grads_json, write  # noqa: E402
+from penalty_reference import AUDIO, B, E, FRAMES, K, encoder, fixed, head_fn, inputs, param_shapes  # noqa: E402
 
 ALPHA, MOMENTUM = 2.0, 0.3
 ROWS = 6
@@ -80,24 +79,16 @@ def case(head, labels):
     grads = torch.autograd.grad(loss, [P[n] for n in names])
     out = {"head": head, "labels": labels, "proto": [p.reshape(-1).tolist() for p in proto],
            "first": [p.reshape(-1).tolist() for p in first], "score": score, "coef": [beta, lam],
-           "loss": loss.item(), "grads": {}}
-    for n, g in zip(names, grads):
-        g = g.reshape(-1)
-        idx = probe(g.numel())
-        out["grads"][n] = {"index": idx, "grad": [g[i].item() for i in idx], "norm": g.norm().item()}
+           "loss": loss.item(), "grads": grads_json(names, grads)}
     return out
 
 
 def main():
     ref = {"torch": torch.__version__, "alpha": ALPHA, "momentum": MOMENTUM, "sample_labels": SAMPLE_LABELS,
            "cases": [case(*c) for c in CASES]}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pmr_ref.json")
-    with open(path, "w") as fh:
-        json.dump(ref, fh, indent=1)
-        fh.write("\n")
+    write("pmr_ref.json", ref)
     for c in ref["cases"]:
         print(c["head"], c["labels"], "score", [round(s, 4) for s in c["score"]], "coef", c["coef"])
-    print("wrote", path)
 
 
 if __name__ == "__main__":

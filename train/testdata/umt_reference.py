@@ -8,14 +8,14 @@ values here (train/method_umt_test.go's teacherEmbeddings). Writes umt_ref.json 
 
 Run: /usr/bin/python3 train/testdata/umt_reference.py
 """
-import json
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from penalty_reference import B, E, FRAMES, encoder, fixed, head_fn, inputs, param_shapes, probe  # noqa: E402
+from fixture_util import grads_json, write  # noqa: E402
+from penalty_reference import B, E, FRAMES, encoder, fixed, head_fn, inputs, param_shapes  # noqa: E402
 
 SCALE = 10.0
 CASES = [("concat", [0, 2, 1]), ("mlp", [1, 0, 0])]
@@ -38,21 +38,12 @@ def case(head, labels):
         SCALE * (mse(teacher(0), ea) + mse(teacher(1), ev))
     names = [n for n, _ in shapes]
     grads = torch.autograd.grad(loss, [P[n] for n in names])
-    out = {"head": head, "labels": labels, "loss": loss.item(), "grads": {}}
-    for n, g in zip(names, grads):
-        g = g.reshape(-1)
-        idx = probe(g.numel())
-        out["grads"][n] = {"index": idx, "grad": [g[i].item() for i in idx], "norm": g.norm().item()}
-    return out
+    return {"head": head, "labels": labels, "loss": loss.item(), "grads": grads_json(names, grads)}
 
 
 def main():
     ref = {"torch": torch.__version__, "scale": SCALE, "cases": [case(*c) for c in CASES]}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "umt_ref.json")
-    with open(path, "w") as fh:
-        json.dump(ref, fh, indent=1)
-        fh.write("\n")
-    print("wrote", path)
+    write("umt_ref.json", ref)
 
 
 if __name__ == "__main__":
