@@ -125,7 +125,9 @@ func (n *net) replicaGrads(s *Step) {
 		s.ReplicaGrads = make([][][]float32, len(n.replicas))
 	}
 	for r, rep := range n.replicas {
-		s.ReplicaGrads[r] = make([][]float32, len(n.used))
+		if s.ReplicaGrads[r] == nil {
+			s.ReplicaGrads[r] = make([][]float32, len(n.used))
+		}
 		for j, i := range rep.at {
 			s.ReplicaGrads[r][i] = rep.grads[j].Value().Data().([]float32)
 		}
