@@ -92,8 +92,8 @@ func (m *agm) Loss(g *Graph) (*G.Node, error) {
 	e0a, _ := g.ZeroReplica(0)
 	e0v, _ := g.ZeroReplica(1)
 	t := g.Logits
-	pa := g.Head([2]*G.Node{e0a, g.Emb[1]})
-	pv := g.Head([2]*G.Node{g.Emb[0], e0v})
+	pa, _ := g.HeadAt([2]*G.Node{e0a, g.Emb[1]})
+	pv, _ := g.HeadAt([2]*G.Node{g.Emb[0], e0v})
 	half := g.Scalar(0.5)
 	part := [2]*G.Node{
 		must(G.Mul(half, must(G.Add(must(G.Sub(t, pa)), pv)))),

@@ -55,8 +55,9 @@ func TestUMTMatchesPyTorch(t *testing.T) {
 }
 
 // TestUMTTeachers: without --teacher-* flags the mode trains its teachers
-// into the run folder, a second run reuses them, a teacher trained with
-// other settings is refused, and a named teacher of the wrong mode too.
+// into the run folder and a resumed run reuses them; a teacher folder
+// trained with other settings is refused, and so is a named teacher of the
+// wrong mode.
 func TestUMTTeachers(t *testing.T) {
 	src := synthSource(40, 5)
 	dir := t.TempDir()
@@ -78,16 +79,21 @@ func TestUMTTeachers(t *testing.T) {
 		return fi.ModTime().String()
 	}
 	before := stamp()
-	if _, err := RunSource(context.Background(), cfg, src); err != nil {
+	more := cfg
+	more.Epochs, more.Resume = 2, true
+	if _, err := RunSource(context.Background(), more, src); err != nil {
 		t.Fatal(err)
 	}
 	if stamp() != before {
-		t.Error("the second run trained its audio teacher again")
+		t.Error("the resumed run trained its audio teacher again")
 	}
-	other := cfg
-	other.Seed = 9
+	other := tinyConfig(t.TempDir(), ModeUMT)
+	other.Epochs, other.Seed = 1, 9
+	if err := os.CopyFS(filepath.Join(other.Out, "teacher-audio"), os.DirFS(filepath.Join(dir, "teacher-audio"))); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := RunSource(context.Background(), other, src); err == nil || !strings.Contains(err.Error(), "seed") {
-		t.Errorf("teachers of another seed: %v, want an error naming the seed", err)
+		t.Errorf("a teacher folder of another seed: %v, want an error naming the seed", err)
 	}
 	named := tinyConfig(t.TempDir(), ModeUMT)
 	named.Epochs = 1
