@@ -98,7 +98,7 @@ func (m *pmr) Loss(g *Graph) (*G.Node, error) {
 		m.in[mm] = g.Input(fmt.Sprintf("pmr.proto%d", mm), k, d)
 		sim := must(G.Neg(protoDist(g, e, m.in[mm])))
 		ce[mm] = g.Mean(g.NLL(sim))
-		p := must(G.SoftMax(g.StopGradient(sim), 1))
+		p := must(op.SoftMax(g.StopGradient(sim)))
 		m.score[mm] = g.Mean(must(G.Sum(must(G.HadamardProd(g.OneHot, p)), 1)))
 	}
 	m.active = g.Input("pmr.active")
