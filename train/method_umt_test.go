@@ -55,9 +55,9 @@ func TestUMTMatchesPyTorch(t *testing.T) {
 }
 
 // TestUMTTeachers: without --teacher-* flags the mode trains its teachers
-// into the run folder and a resumed run reuses them; a teacher folder
-// trained with other settings is refused, and so is a named teacher of the
-// wrong mode.
+// into the run folder and a resumed run reuses them; a teacher trained for
+// fewer epochs than asked is resumed, a teacher folder trained with other
+// settings refused, and so is a named teacher of the wrong mode.
 func TestUMTTeachers(t *testing.T) {
 	src := synthSource(40, 5)
 	dir := t.TempDir()
@@ -86,6 +86,18 @@ func TestUMTTeachers(t *testing.T) {
 	}
 	if stamp() != before {
 		t.Error("the resumed run trained its audio teacher again")
+	}
+	longer := tinyConfig(t.TempDir(), ModeUMT)
+	longer.Epochs = 1
+	longer.Method.(*UMTConfig).TeacherEpochs = 2
+	if err := os.CopyFS(filepath.Join(longer.Out, "teacher-audio"), os.DirFS(filepath.Join(dir, "teacher-audio"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunSource(context.Background(), longer, src); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ReadResult(filepath.Join(longer.Out, "teacher-audio")); err != nil || res.Epochs != 2 {
+		t.Errorf("a 1-epoch teacher with --teacher-epochs 2: %v, result %+v (want it resumed to 2 epochs)", err, res)
 	}
 	other := tinyConfig(t.TempDir(), ModeUMT)
 	other.Epochs, other.Seed = 1, 9

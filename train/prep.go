@@ -25,9 +25,9 @@ func (p *Prep) Config() Config { return p.t.cfg.Clone() }
 func (p *Prep) Progress(format string, a ...any) { p.t.progress(format, a...) }
 
 // Train makes sure the run cfg.Out, trained on this run's data, is done:
-// a folder with result.json whose config.json is cfg (up to the settings a
-// resume may change) is taken as it is, one stopped before its result is
-// resumed, an empty one trained. A folder trained with other settings or
+// a folder with result.json whose config.json is cfg (up to how it loads
+// data) is taken as it is, one stopped before its result or trained for
+// fewer epochs is resumed, an empty one trained. A folder trained with other settings or
 // on other data is an error naming them. Progress lines of the run are
 // prefixed with its folder's name.
 func (p *Prep) Train(cfg Config) (*Result, error) {
@@ -44,10 +44,10 @@ func (p *Prep) Train(cfg Config) (*Result, error) {
 				return nil, configErrorf("%s: %w", cfg.Out, err)
 			}
 		}
-		if res, err := ReadResult(cfg.Out); err == nil {
+		if res, err := ReadResult(cfg.Out); err == nil && saved.Epochs == cfg.Epochs {
 			return res, nil
 		}
-		cfg.Resume = true
+		cfg.Resume = true // stopped before its result, or to train more epochs
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
