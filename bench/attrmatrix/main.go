@@ -94,6 +94,13 @@ var screen = []variant{
 	attr("centered-l2 adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "l2")),
 	attr("centered-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "net")),
 	attr("margin-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("margin", "net")),
+	attr("centered-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "l2")),
+	attr("margin-net adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-to-encoders": "true"}, shares("margin", "net")),
+	attr("centered-net adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-to-encoders": "true"}, shares("centered", "net")),
+	attr("centered-net adaptive ig-mean enc λmax3", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
+		"penalty-to-encoders": "true", "lambda-max": "3"}, shares("centered", "net")),
+	attr("centered-l2 adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
+		"penalty-to-encoders": "true"}, shares("centered", "l2")),
 }
 
 var targets = []train.Target{{0.5, 0.5}, {0.3, 0.7}}
