@@ -289,7 +289,7 @@ func trainOne(ctx context.Context, cfg *Config, j *job, src *train.ShardSource, 
 	_, err := train.RunSource(ctx, tc, src)
 	if err == nil && fusion(j.method) {
 		_, err = train.AttributeSource(ctx, train.AttributeConfig{RunDir: dir, Split: ingest.SplitTest,
-			Out: filepath.Join(dir, AttributionDir), Quantity: tc.AttrQuantity, Norm: tc.AttrNorm, Class: tc.AttrClass}, src)
+			Out: filepath.Join(dir, AttributionDir)}, src) // the run's share definition
 	}
 	rec = m.stop(j)
 	if err != nil {

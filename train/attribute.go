@@ -65,7 +65,9 @@ func (b Baseline) String() string { return string(b) }
 func (b *Baseline) Set(s string) (err error) { *b, err = ParseBaseline(s); return err }
 
 // AttributeConfig describes an attribution report of a trained run. Zero
-// values are the defaults.
+// values are the defaults; the share definition (Quantity, Norm, Class)
+// defaults to the run's own (its config.json), so a report reads the shares
+// the run was trained and selected on.
 type AttributeConfig struct {
 	RunDir   string               // run directory (config.json, best.bin)
 	Shards   string               // extraction folder
@@ -74,9 +76,9 @@ type AttributeConfig struct {
 	Method   AttrMethod           // default gradinput
 	Steps    int                  // IG steps (default 32)
 	Baseline Baseline             // IG baseline, default zero
-	Quantity attribution.Quantity // what is attributed; default the raw logit
-	Norm     attribution.Norm     // default L2
-	Class    AttrClass            // default the true class
+	Quantity *attribution.Quantity // what is attributed; nil: the run's
+	Norm     *attribution.Norm     // how attributions are pooled; nil: the run's
+	Class    AttrClass             // the class attributed; "": the run's
 	Progress io.Writer
 }
 
@@ -108,16 +110,24 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 	if _, err := ParseBaseline(string(ac.Baseline)); err != nil {
 		return nil, fmt.Errorf("train: attribute: %w", err)
 	}
-	if ac.Class == "" {
-		ac.Class = ClassTrue
+	if ac.Class != "" {
+		if _, err := ParseAttrClass(string(ac.Class)); err != nil {
+			return nil, fmt.Errorf("train: attribute: %w", err)
+		}
 	}
-	if _, err := ParseAttrClass(string(ac.Class)); err != nil {
-		return nil, fmt.Errorf("train: attribute: %w", err)
-	}
-	norm := ac.Norm
 	t, err := openRun(ac.RunDir, src, ac.Progress)
 	if err != nil {
 		return nil, err
+	}
+	quantity, norm := t.cfg.AttrQuantity, t.cfg.AttrNorm
+	if ac.Quantity != nil {
+		quantity = *ac.Quantity
+	}
+	if ac.Norm != nil {
+		norm = *ac.Norm
+	}
+	if ac.Class == "" {
+		ac.Class = t.cfg.AttrClass
 	}
 	if !t.m.spec.fusion() {
 		return nil, fmt.Errorf("train: attribute: run %s is unimodal (%s); attribute a fusion run", ac.RunDir, t.m.spec.mode)
@@ -127,12 +137,12 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 		return nil, configErrorf("train: attribute: no rows with split %q in these shards (they have %s)", ac.Split, splitCounts(t.splits))
 	}
 	if ac.Method == AttrIGInput {
-		out, worst, err := attributeInputs(ctx, ac, t, rows, norm)
+		out, worst, err := attributeInputs(ctx, ac, t, rows, quantity, norm)
 		if err != nil {
 			return nil, err
 		}
 		sum := attribution.Summarize(out, src.Labels(), string(ac.Method), norm)
-		sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "quantity": ac.Quantity,
+		sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "quantity": quantity,
 			"baseline": ac.Baseline, "steps": ac.Steps, "completeness_max_rel_error": worst}
 		if err := attribution.WriteReport(ac.Out, out, sum); err != nil {
 			return nil, err
@@ -172,17 +182,17 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 		}
 		var a [2][]float64
 		if ac.Method == AttrIG {
-			if a, err = attribution.HeadIG(head, c.emb, base, ac.Quantity, cls, ac.Steps); err != nil {
+			if a, err = attribution.HeadIG(head, c.emb, base, quantity, cls, ac.Steps); err != nil {
 				return nil, err
 			}
 		} else {
-			a = attribution.GradInputOf(head, c.emb, ac.Quantity, cls)
+			a = attribution.GradInputOf(head, c.emb, quantity, cls)
 		}
 		out = append(out, attribution.ClipShares{ClipID: c.id, Label: c.label, Predicted: c.pred, Class: cls,
 			Shares: attribution.Shares(attribution.Pool(a, norm))})
 	}
 	sum := attribution.Summarize(out, src.Labels(), string(ac.Method), norm)
-	sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "quantity": ac.Quantity,
+	sum.Extra = map[string]any{"run": ac.RunDir, "split": ac.Split, "class": ac.Class, "quantity": quantity,
 		"baseline": ac.Baseline, "steps": ac.Steps}
 	if err := attribution.WriteReport(ac.Out, out, sum); err != nil {
 		return nil, err

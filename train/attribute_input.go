@@ -152,9 +152,9 @@ func (ig *inputIG) clip(x, base [2][]float64, c, steps int) ([2][]float64, *attr
 const igRows = 8
 
 // attributeInputs is AttributeSource for AttrIGInput.
-func attributeInputs(ctx context.Context, ac AttributeConfig, t *trainer, rows []int, norm attribution.Norm) ([]attribution.ClipShares, float64, error) {
+func attributeInputs(ctx context.Context, ac AttributeConfig, t *trainer, rows []int, quantity attribution.Quantity, norm attribution.Norm) ([]attribution.ClipShares, float64, error) {
 	s := t.m.spec
-	ig, err := newInputIG(t.m, min(igRows, ac.Steps+2), ac.Quantity)
+	ig, err := newInputIG(t.m, min(igRows, ac.Steps+2), quantity)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -198,12 +198,13 @@ type Config struct {
 
 // DefaultConfig returns the defaults: concat mode, small model, concat head,
 // embedding 128, 10 epochs, batch 32, SGD lr 1e-3 momentum 0.9 weight decay
-// 1e-4 (OGM-GE's recipe), balanced targets, true class, L2.
+// 1e-4 (OGM-GE's recipe), balanced targets, shares of the true class's centred
+// logit pooled with L2 (bench/RESULTS-attr-reg.md: why).
 func DefaultConfig() Config {
 	return Config{
 		Mode: ModeConcat, Model: ModelSmall, Head: HeadConcat, Embed: 128,
 		Epochs: 10, Batch: 32, LR: 1e-3, Optimizer: OptSGD, Momentum: 0.9, WeightDecay: 1e-4,
-		Seed: 1, Target: Target{0.5, 0.5}, AttrClass: ClassTrue, AttrNorm: attribution.L2, Workers: 2,
+		Seed: 1, Target: Target{0.5, 0.5}, AttrClass: ClassTrue, AttrQuantity: attribution.Centered, AttrNorm: attribution.L2, Workers: 2,
 	}
 }
 
@@ -388,6 +389,8 @@ func saveConfig(dir string, c Config) error {
 // LoadConfig reads RUNDIR/config.json.
 func LoadConfig(runDir string) (Config, error) {
 	c := DefaultConfig()
+	// Runs written before attr_quantity existed attributed the raw logit.
+	c.AttrQuantity = attribution.Logit
 	b, err := os.ReadFile(filepath.Join(runDir, ConfigFile))
 	if err != nil {
 		return c, fmt.Errorf("run %s: %w", runDir, err)

@@ -27,7 +27,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) (finish func() error) {
 	fs.Var(&c.Seed, "seed", "`seed` for initialisation, shuffling and a method's noise")
 	fs.Var(&c.Target, "target", "target modality `shares` (pulled by attr-reg; the penalty column of every fusion run)")
 	fs.Var(&c.AttrClass, "attr-class", "shares attribute the true or the predicted `class`")
-	fs.Var(&c.AttrQuantity, "attr-quantity", "shares attribute the `quantity` logit (raw, default), logprob, centered (logit minus the class mean) or margin (to the runner-up)")
+	fs.Var(&c.AttrQuantity, "attr-quantity", "shares attribute the `quantity` centered (the logit minus its mean over classes), logit (raw, the paper's), logprob or margin (to the runner-up)")
 	fs.Var(&c.AttrNorm, "attr-norm", "shares pool attributions with the `norm` l2 (default), l1, net (signed sum clipped at 0: the net contribution) or net-abs")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "batch-loading goroutines")
 	fs.IntVar(&c.MaxSteps, "max-steps", c.MaxSteps, "stop each epoch after this many steps (0: none; for smoke tests)")

@@ -180,6 +180,24 @@ func TestAttributeReport(t *testing.T) {
 			}
 		}
 	}
+	// The share definition defaults to the run's (centred logit, L2, true
+	// class); an explicit one overrides it.
+	run, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr-run")}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, c := run.Extra.(map[string]any)["quantity"], run.Extra.(map[string]any)["class"]; q != attribution.Centered || c != ClassTrue || run.Norm != attribution.L2.String() {
+		t.Errorf("default share definition: quantity %v, class %v, norm %v; want the run's centered, true, l2", q, c, run.Norm)
+	}
+	logit, l1 := attribution.Logit, attribution.L1
+	raw, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr-raw"),
+		Quantity: &logit, Norm: &l1, Class: ClassPredicted}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, c := raw.Extra.(map[string]any)["quantity"], raw.Extra.(map[string]any)["class"]; q != logit || c != ClassPredicted || raw.Norm != l1.String() || raw.MeanAudio == run.MeanAudio {
+		t.Errorf("explicit share definition: quantity %v, class %v, norm %v, audio share %g (the run's %g)", q, c, raw.Norm, raw.MeanAudio, run.MeanAudio)
+	}
 }
 
 // cancelSource cancels a context on its `after`-th row read (counting
