@@ -9,7 +9,7 @@ setup:
 	scripts/setup.sh
 
 build: setup
-	$(GO) build -tags openblas -o $(BIN) ./cmd/avbalance
+	$(GO) build -o $(BIN) ./cmd/avbalance
 
 test: setup
 	$(GO) vet ./...
