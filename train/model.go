@@ -191,12 +191,8 @@ func (b *builder) batchNorm(name string, group ParamGroup, x *G.Node) *G.Node {
 	return y
 }
 
-// globalAvgPool is Reshape+Mean: GlobalAveragePool2D has no gradient.
-func globalAvgPool(x *G.Node) *G.Node {
-	s := x.Shape()
-	r := must(G.Reshape(x, tensor.Shape{s[0], s[1], s[2] * s[3]}))
-	return must(G.Mean(r, 2))
-}
+// globalAvgPool is the mean over H and W (GlobalAveragePool2D has no gradient).
+func globalAvgPool(x *G.Node) *G.Node { return must(op.GlobalAvgPool(x)) }
 
 // smallEncoder: four 3×3 stride-2 convolutions (16, 32, 64, embed channels)
 // with bias and ReLU, then global average pooling.
