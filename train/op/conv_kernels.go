@@ -125,18 +125,8 @@ func convForward[T float32 | float64](s convShape, idx []int32, work *scratch, k
 				out = tmp[:s.cout*ld]
 			}
 			gemm(blas.NoTrans, blas.NoTrans, s.cout, ld, s.ck, w, s.ck, col, ld, 0, out, ld)
-			if count == 1 && bias == nil && !relu {
-				continue
-			}
-			for j := 0; j < count; j++ {
-				dst := sample(y, first+j, s.cout*s.hw)
-				for o := 0; o < s.cout; o++ {
-					var b T
-					if bias != nil {
-						b = bias[o]
-					}
-					biasReLU(dst[o*s.hw:(o+1)*s.hw], out[o*ld+j*s.hw:o*ld+(j+1)*s.hw], b, relu)
-				}
+			if count > 1 || bias != nil || relu {
+				convOut(y[first*s.cout*s.hw:], out, ld, s.cout, s.hw, count, bias, relu)
 			}
 		}
 	})
@@ -196,29 +186,14 @@ func convBackward[T float32 | float64](s convShape, idx []int32, work *scratch, 
 			dz := sample(dy, first, s.cout*s.hw)
 			if !aliasDz {
 				dz = dzBuf[:s.cout*ld]
-				for j := 0; j < count; j++ {
-					src := sample(dy, first+j, s.cout*s.hw)
-					for o := 0; o < s.cout; o++ {
-						d := dz[o*ld+j*s.hw : o*ld+(j+1)*s.hw]
-						if y != nil {
-							maskPositive(sample(y, first+j, s.cout*s.hw)[o*s.hw:(o+1)*s.hw], src[o*s.hw:(o+1)*s.hw], d)
-						} else {
-							copy(d, src[o*s.hw:(o+1)*s.hw])
-						}
-					}
+				var yg []T
+				if y != nil {
+					yg = y[first*s.cout*s.hw:]
 				}
+				convDz(dz, ld, dy[first*s.cout*s.hw:], yg, s.cout, s.hw, count)
 			}
 			if accB != nil {
-				for o := 0; o < s.cout; o++ {
-					for j := 0; j < count; j++ {
-						acc := sum(dz[o*ld+j*s.hw : o*ld+(j+1)*s.hw])
-						if k == lo && j == 0 {
-							accB[o] = acc
-						} else {
-							accB[o] += acc
-						}
-					}
-				}
+				biasSums(dz, ld, s.cout, s.hw, count, accB, k == lo)
 			}
 			if accW != nil {
 				var beta T

@@ -169,6 +169,39 @@ static void valid_range(long k, long stride, long pad, long n, long out, long *l
 		T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
 		for (; k < n; k++) s += x[k];                                                   \
 		return s;                                                                       \
+	}                                                                                       \
+                                                                                                \
+	/* See convOut in kernels.go. */                                                      \
+	void avb_conv_out_##S(T *y, const T *src, long ld, long cout, long hw, long count,     \
+		const T *bias, int relu) {                                                      \
+		for (long j = 0; j < count; j++)                                                \
+			for (long o = 0; o < cout; o++)                                         \
+				avb_bias_relu_##S(y + (j * cout + o) * hw, src + o * ld + j * hw, hw, \
+					bias ? bias[o] : 0, relu);                                      \
+	}                                                                                       \
+                                                                                                \
+	/* See convDz in kernels.go. */                                                       \
+	void avb_conv_dz_##S(T *dz, long ld, const T *dy, const T *y, long cout, long hw,      \
+		long count) {                                                                   \
+		for (long j = 0; j < count; j++)                                                \
+			for (long o = 0; o < cout; o++) {                                       \
+				T *d = dz + o * ld + j * hw;                                    \
+				const T *s = dy + (j * cout + o) * hw;                          \
+				if (y)                                                          \
+					avb_mask_positive_##S(y + (j * cout + o) * hw, s, d, hw); \
+				else                                                            \
+					memcpy(d, s, hw * sizeof(T));                           \
+			}                                                                       \
+	}                                                                                       \
+                                                                                                \
+	/* See biasSums in kernels.go. */                                                     \
+	void avb_bias_sums_##S(const T *dz, long ld, long cout, long hw, long count, T *acc,   \
+		int first) {                                                                    \
+		for (long o = 0; o < cout; o++)                                                 \
+			for (long j = 0; j < count; j++) {                                      \
+				T s = avb_sum_##S(dz + o * ld + j * hw, hw);                     \
+				acc[o] = first && j == 0 ? s : acc[o] + s;                       \
+			}                                                                       \
 	}
 
 AVB_DEFINE(float, f32)

@@ -140,10 +140,55 @@ func maskPositive[T float32 | float64](y, dy, dx []T) {
 	}
 }
 
-// sum is Σ x, in 8 interleaved partial sums added in a fixed order.
-func sum[T float32 | float64](x []T) T {
-	if is32[T]() {
-		return T(C.avb_sum_f32(f32p(x), C.long(len(x))))
+// convOut writes the gemm output src [cout, count·hw] (rows ld apart) of
+// a group of count samples to their outputs y [count, cout, hw], adding
+// bias[o] (none when bias is nil) and applying the ReLU when relu; src may
+// be y itself when count is 1.
+func convOut[T float32 | float64](y, src []T, ld, cout, hw, count int, bias []T, relu bool) {
+	need(y, count*cout*hw, "convolution output")
+	need(src, matrixLen(cout, count*hw, ld), "gemm output")
+	if bias != nil {
+		need(bias, cout, "bias")
 	}
-	return T(C.avb_sum_f64(f64p(x), C.long(len(x))))
+	r := C.int(0)
+	if relu {
+		r = 1
+	}
+	if is32[T]() {
+		C.avb_conv_out_f32(f32p(y), f32p(src), C.long(ld), C.long(cout), C.long(hw), C.long(count), f32p(bias), r)
+	} else {
+		C.avb_conv_out_f64(f64p(y), f64p(src), C.long(ld), C.long(cout), C.long(hw), C.long(count), f64p(bias), r)
+	}
+}
+
+// convDz gathers the output gradients dy [count, cout, hw] of a group into
+// dz [cout, count·hw] (rows ld apart), masked by y > 0 when y is not nil.
+func convDz[T float32 | float64](dz []T, ld int, dy, y []T, cout, hw, count int) {
+	need(dz, matrixLen(cout, count*hw, ld), "masked gradient")
+	need(dy, count*cout*hw, "output gradient")
+	if y != nil {
+		need(y, count*cout*hw, "convolution output")
+	}
+	if is32[T]() {
+		C.avb_conv_dz_f32(f32p(dz), C.long(ld), f32p(dy), f32p(y), C.long(cout), C.long(hw), C.long(count))
+	} else {
+		C.avb_conv_dz_f64(f64p(dz), C.long(ld), f64p(dy), f64p(y), C.long(cout), C.long(hw), C.long(count))
+	}
+}
+
+// biasSums adds, for every channel o, the sums of dz's row o over each of
+// the count samples (each sum in 8 interleaved partial sums) to acc[o], in
+// sample order; with first, acc[o] starts from the first sample's sum.
+func biasSums[T float32 | float64](dz []T, ld, cout, hw, count int, acc []T, first bool) {
+	need(dz, matrixLen(cout, count*hw, ld), "masked gradient")
+	need(acc, cout, "bias gradient")
+	f := C.int(0)
+	if first {
+		f = 1
+	}
+	if is32[T]() {
+		C.avb_bias_sums_f32(f32p(dz), C.long(ld), C.long(cout), C.long(hw), C.long(count), f32p(acc), f)
+	} else {
+		C.avb_bias_sums_f64(f64p(dz), C.long(ld), C.long(cout), C.long(hw), C.long(count), f64p(acc), f)
+	}
 }

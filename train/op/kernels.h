@@ -26,7 +26,13 @@ typedef struct {
 		long size, long count, T *pad, T *dx);                                         \
 	void avb_bias_relu_##S(T *dst, const T *src, long n, T b, int relu);                 \
 	void avb_mask_positive_##S(const T *y, const T *dy, T *dz, long n);                  \
-	T avb_sum_##S(const T *x, long n);
+	T avb_sum_##S(const T *x, long n);                                                  \
+	void avb_conv_out_##S(T *y, const T *src, long ld, long cout, long hw, long count,   \
+		const T *bias, int relu);                                                      \
+	void avb_conv_dz_##S(T *dz, long ld, const T *dy, const T *y, long cout, long hw,    \
+		long count);                                                                   \
+	void avb_bias_sums_##S(const T *dz, long ld, long cout, long hw, long count, T *acc, \
+		int first);
 
 AVB_DECLARE(float, f32)
 AVB_DECLARE(double, f64)
