@@ -19,15 +19,22 @@ type convShape struct {
 	cout, ho, wo int
 	ck, hw       int  // rows and columns of one sample's im2col matrix
 	group        int  // samples per gemm
-	table        bool // im2col and col2im go through a colIndex
+	table        bool // im2col goes through a colIndex
+	tableBack    bool // col2im goes through a colIndex
 }
 
-// tableWidth is the output width below which im2col and col2im go
-// through an index table, a group of samples at a time, rather than
-// through row copies: a row of a few elements costs more to set up than
-// to copy (measured: 15 ns per element for 4×4 outputs by rows, 3 by the
-// table; by rows 1.1–1.6 ns at 47–56 wide, the table 1.2–1.7).
-const tableWidth = 24
+// im2col and col2im go through an index table, a group of samples at a
+// time, for outputs narrower than tableWidth and tableBackWidth, and by
+// rows otherwise: a row of a few elements costs more to set up than to
+// copy. Measured on the CREMA-D and tiny layers: im2col by the table is
+// faster up to 13 wide (by rows 1.1–1.6 ns per element at 47–56 wide, the
+// table 1.2–1.7); the table's scatter-add in col2im is slower than rows
+// from 7 wide on (e.g. the backward of a 13-wide layer 2.6 against 2.7
+// ms), faster at 2 and 4 wide.
+const (
+	tableWidth     = 24
+	tableBackWidth = 6
+)
 
 func newConvShape(g Geom, xs, ws tensor.Shape) convShape {
 	s := convShape{g: g, n: xs[0], c: xs[1], h: xs[2], w: xs[3], cout: ws[0]}
@@ -35,17 +42,17 @@ func newConvShape(g Geom, xs, ws tensor.Shape) convShape {
 	s.ck, s.hw = s.c*g.KH*g.KW, s.ho*s.wo
 	perCore := (s.n + Parallelism() - 1) / Parallelism()
 	s.group = max(1, min((groupCols+s.hw-1)/s.hw, perCore))
-	s.table = s.wo < tableWidth
+	s.table, s.tableBack = s.wo < tableWidth, s.wo < tableBackWidth
 	return s
 }
 
 // size is the number of elements of one input sample.
 func (s convShape) size() int { return s.c * s.h * s.w }
 
-// padLen is the scratch a worker needs for the table path: its group's
+// padLen is the scratch a worker needs for the table paths: its group's
 // samples, each followed by a zero (the padding).
 func (s convShape) padLen() int {
-	if !s.table {
+	if !s.table && !s.tableBack {
 		return 0
 	}
 	return s.group * (s.size() + 1)
@@ -91,7 +98,7 @@ func columns[T float32 | float64](s convShape, idx []int32, kept, x, buf, pad []
 
 // convForward computes y [n,cout,ho,wo] = conv(x [n,c,h,w], w [cout,c,kh,kw])
 // + bias, then max(·, 0) when relu. With kept (len colLen) the im2col
-// matrices are left there. idx is s's colIndex when s.table.
+// matrices are left there. idx is s's colIndex (nil without a table path).
 func convForward[T float32 | float64](s convShape, idx []int32, work *scratch, kept, x, w, bias, y []T, relu bool) {
 	ngroups := s.groups()
 	p := workers(ngroups)
@@ -265,7 +272,7 @@ func im2col[T float32 | float64](s convShape, idx []int32, pad, x, col []T, firs
 // Every element of dx sums its terms in the order of the rows (ci,i,j).
 func col2im[T float32 | float64](s convShape, idx []int32, pad, col, dx []T, first, count int) {
 	size := s.size()
-	if s.table {
+	if s.tableBack {
 		col2imTable(s, idx, col, pad, dx[first*size:], count)
 		return
 	}
@@ -285,7 +292,7 @@ type colIndex struct {
 }
 
 func (ci *colIndex) of(s convShape) []int32 {
-	if !s.table {
+	if !s.table && !s.tableBack {
 		return nil
 	}
 	if ci.idx != nil && ci.g == s.g && ci.c == s.c && ci.h == s.h && ci.w == s.w {

@@ -55,7 +55,8 @@ type convCase struct {
 // convCases cover every kernel path: samples in groups (small outputs)
 // and one at a time (outputs of groupCols positions or more, the last
 // two), im2col through the index table (outputs narrower than tableWidth)
-// and by rows (the last five), strides 1, 2 and 3, padding, 1×1 kernels
+// and by rows (the last five), col2im through the table (narrower than
+// tableBackWidth) and by rows, strides 1, 2 and 3, padding, 1×1 kernels
 // with and without their own im2col, and the fused ReLU.
 var convCases = []convCase{
 	{"3x3s2p1", []int{3, 2, 9, 8}, []int{4, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true, false},
@@ -407,9 +408,11 @@ func TestConvCasesCoverEveryPath(t *testing.T) {
 	for _, c := range convCases {
 		s := newConvShape(c.g, c.xs, c.ws)
 		seen[fmt.Sprintf("table=%t grouped=%t", s.table, s.group > 1)] = true
+		seen[fmt.Sprintf("table=%t tableBack=%t", s.table, s.tableBack)] = true
 		seen[fmt.Sprintf("alias=%t", s.aliasesInput(s.group))] = true
 	}
-	for _, want := range []string{"table=true grouped=true", "table=false grouped=true", "table=false grouped=false", "alias=true", "alias=false"} {
+	for _, want := range []string{"table=true grouped=true", "table=false grouped=true", "table=false grouped=false", "alias=true", "alias=false",
+		"table=true tableBack=true", "table=true tableBack=false", "table=false tableBack=false"} {
 		if !seen[want] {
 			t.Errorf("no case with %s", want)
 		}
