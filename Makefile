@@ -17,8 +17,9 @@ test: setup
 	$(MAKE) test-beam
 
 # The Apache Beam runner is a module of its own (beam/go.mod); its tests run the
-# pipeline on prism in-process and compare it with the local pipeline.
-# ~30 s with a warm Go build cache; ~10 min on a cold one (the Beam SDK and its cloud clients).
+# pipeline on prism in-process and as separate processes (they build avbalance-beam
+# and the prism job server) and compare it with the local pipeline.
+# ~1-2 min with a warm Go build cache; ~10 min on a cold one (the Beam SDK and its cloud clients).
 test-beam: setup
 	cd beam && $(GO) vet ./...
 	cd beam && $(GO) test -timeout 20m ./...

@@ -64,7 +64,7 @@ func (q Quantity) Weights(dst, logits []float64, c int) []float64 {
 	switch q {
 	case LogProb:
 		copy(dst, logits)
-		softmaxTo(dst)
+		Softmax(dst)
 		for k := range dst {
 			dst[k] = -dst[k]
 		}
@@ -119,8 +119,9 @@ func RunnerUp(logits []float64, c int) int {
 	return max(r, 0)
 }
 
-// softmaxTo overwrites x with softmax(x).
-func softmaxTo(x []float64) {
+// Softmax overwrites x with softmax(x) (the maximum subtracted first) and
+// returns it.
+func Softmax(x []float64) []float64 {
 	mx := math.Inf(-1)
 	for _, v := range x {
 		mx = math.Max(mx, v)
@@ -133,6 +134,7 @@ func softmaxTo(x []float64) {
 	for i := range x {
 		x[i] /= s
 	}
+	return x
 }
 
 // QuantityGrad writes ∂q/∂e_m for every modality into dst (len Dims()[m]

@@ -93,3 +93,32 @@ def median(v):
     v = sorted(v)
     n = len(v)
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+# Headings of bench/RESULTS.md that two scripts share: bench/beam.sh writes the Beam section,
+# bench/run.sh keeps it (in front of the loader section) when it rewrites the rest.
+BEAM_SECTION = "## Scale-out on Apache Beam: avbalance-beam vs avbalance extract"
+LOADER_SECTION = "## Shard loader into training batches vs the training step"
+
+
+def section(text, heading):
+    """The Markdown section of text that starts at the line `heading` and runs to the next "## "
+    heading (or the end), or "" when there is none."""
+    start = text.find("\n" + heading + "\n")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 1 + len(heading))
+    return text[start + 1:] if end < 0 else text[start + 1:end + 1]
+
+
+def put_section(text, heading, new, before):
+    """text with its section `heading` replaced by new; when it has none, new goes in front of the
+    section `before` (or at the end)."""
+    new = new.rstrip("\n") + "\n\n"
+    old = section(text, heading)
+    if old:
+        return text.replace(old, new, 1)
+    at = text.find("\n" + before + "\n")
+    if at < 0:
+        return text.rstrip("\n") + "\n\n" + new
+    return text[:at + 1] + new + text[at + 1:]

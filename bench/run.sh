@@ -58,7 +58,7 @@ ff=(ffmpeg -nostdin -hide_banner -loglevel error -y)
   done
 } >"$work/in/vggsound.csv"
 gen=$work/gen
-mkdir -p "$gen/scale"
+mkdir -p "$gen"
 if [[ ! -s $gen/clip10s.mp4 ]]; then
   echo "bench: generating the 10 s 640x360 clip" >&2
   "${ff[@]}" -f lavfi -i testsrc2=size=640x360:rate=30:duration=10 \
@@ -66,22 +66,7 @@ if [[ ! -s $gen/clip10s.mp4 ]]; then
     -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac -b:a 128k -ac 2 -shortest "$gen/clip10s.mp4"
 fi
 printf 'id,path,label,split\ngen10s,%s,x,train\n' "$gen/clip10s.mp4" >"$work/in/gen10s.csv"
-if [[ ! -s $gen/scale/clip-0999.mp4 ]]; then
-  echo "bench: generating 1,000 clips of 2 s (one ffmpeg call, segmented)" >&2
-  "${ff[@]}" -f lavfi -i testsrc2=size=320x240:rate=25:duration=2000 \
-    -f lavfi -i "anoisesrc=color=pink:sample_rate=44100:duration=2000:seed=1" \
-    -c:v libx264 -preset ultrafast -g 50 -keyint_min 50 -sc_threshold 0 -pix_fmt yuv420p \
-    -c:a aac -b:a 64k -ac 1 -f segment -segment_time 2 -reset_timestamps 1 -segment_format mp4 \
-    "$gen/scale/clip-%04d.mp4"
-fi
-for n in 100 1000; do
-  {
-    echo id,path,label,split
-    for ((i = 0; i < n; i++)); do
-      printf 'g%04d,%s/scale/clip-%04d.mp4,c%d,train\n' "$i" "$gen" "$i" $((i % 6))
-    done
-  } >"$work/in/gen$n.csv"
-done
+bench/scale-clips.sh "$gen" "$work/in"
 
 # --- loader vs training step (Go benchmarks, CREMA-D shapes) -----------------------------------
 echo "bench: loader and training-step benchmarks" >&2

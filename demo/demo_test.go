@@ -3,19 +3,19 @@ package demo
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/avbalance/avbalance/compare"
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/train"
 )
 
-// TestQuickDemo runs the quick demo end to end and checks the table's structure, the report
-// files and the clip accounting — not the accuracies, which a run this short cannot settle.
+// TestQuickDemo runs the quick demo end to end and checks the table's structure, the checks,
+// the report files and the clip accounting — not the accuracies, which a run this short
+// cannot settle — and that a second run reuses the set and every run.
 func TestQuickDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs synth, extract and five trainings")
@@ -29,97 +29,79 @@ func TestQuickDemo(t *testing.T) {
 		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
 	}
 
-	// The table: a header, one row per mode in order, every cell filled.
-	if len(rep.Rows) != len(Modes) {
-		t.Fatalf("%d rows, want %d", len(rep.Rows), len(Modes))
+	// The table: one row per mode in order, every cell filled, the real-use columns included.
+	cells := rep.Cells()
+	if len(cells) != len(Modes) {
+		t.Fatalf("%d rows, want %d", len(cells), len(Modes))
 	}
-	cells := rep.TableRows()
-	for i, row := range cells {
-		if row[0] != string(Modes[i]) {
-			t.Errorf("row %d is %q, want %q", i, row[0], Modes[i])
+	header := compare.Header()
+	for _, h := range []string{"acc w/o video", "Shapley video", "lin. probe video", "macro-F1"} {
+		if !strings.Contains(strings.Join(header, "|"), h) {
+			t.Errorf("header %v lacks %q", header, h)
 		}
-		if len(row) != len(TableHeader) {
-			t.Errorf("row %s has %d cells, want %d", row[0], len(row), len(TableHeader))
+	}
+	for i, row := range cells {
+		if row[0] != string(Modes[i]) || len(row) != len(header) {
+			t.Errorf("row %d is %v, want %s and %d cells", i, row, Modes[i], len(header))
 		}
 		for j, c := range row {
 			if c == "" {
-				t.Errorf("row %s: %s is empty", row[0], TableHeader[j])
+				t.Errorf("row %s: %s is empty", row[0], header[j])
 			}
 		}
 	}
 	table := rep.Table()
-	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
-	if len(lines) < 3+len(Modes) {
-		t.Fatalf("table has %d lines:\n%s", len(lines), table)
-	}
-	for _, h := range TableHeader {
-		if !strings.Contains(lines[1], h) {
-			t.Errorf("table header %q lacks %q", lines[1], h)
+	for _, m := range Modes {
+		if !strings.Contains(table, "| "+string(m)+" ") {
+			t.Errorf("table has no line for %s:\n%s", m, table)
 		}
-	}
-	for i, m := range Modes {
-		if f := strings.Fields(lines[3+i]); len(f) != len(TableHeader) || f[0] != string(m) {
-			t.Errorf("table line %q: want %d fields starting with %s", lines[3+i], len(TableHeader), m)
-		}
-	}
-	if len(rep.Checks) != 4 {
-		t.Errorf("%d checks, want 4", len(rep.Checks))
 	}
 	for _, r := range rep.Rows {
-		for name, s := range map[string]Stat{"acc": r.Accuracy, "mAP": r.MAP, "audio": r.AudioShare, "video": r.VideoShare} {
-			if s.N != 1 || s.Mean < 0 || s.Mean > 1 {
-				t.Errorf("%s %s: %+v out of [0,1] or not from one seed", r.Mode, name, s)
+		for _, key := range []string{"test_acc", "macro_f1", "map", "audio_share", "video_share", "video_probe", "acc_without_video"} {
+			if s := r.Stats[key]; s.N != 1 || s.Mean < 0 || s.Mean > 1 {
+				t.Errorf("%s %s: %+v out of [0,1] or not from one seed", r.Method, key, s)
 			}
 		}
-		if sum := r.AudioShare.Mean + r.VideoShare.Mean; sum < 0.999 || sum > 1.001 {
-			t.Errorf("%s: shares sum to %g", r.Mode, sum)
+		if sum := r.Stats["audio_share"].Mean + r.Stats["video_share"].Mean; sum < 0.999 || sum > 1.001 {
+			t.Errorf("%s: shares sum to %g", r.Method, sum)
 		}
 	}
-	if a := rep.Row(train.ModeAudio); a.AudioShare.Mean != 1 || a.ProbeVideo.Mean != 0 {
-		t.Errorf("audio-only row %+v: want audio share 1, video probe 0", a)
+	if a := rep.Stat(train.ModeAudio, "audio_share"); a.Mean != 1 || rep.Stat(train.ModeAudio, "video_probe").Mean != 0 {
+		t.Errorf("audio-only row: audio share %+v, want 1 and video probe 0", a)
 	}
 
-	// The report: HTML naming every plot, every plot a PNG, results.json.
-	html, err := os.ReadFile(filepath.Join(cfg.Out, ReportFile))
-	if err != nil {
-		t.Fatal(err)
+	// The checks: the four of the imbalance and real use seed by seed, each with its numbers.
+	if len(rep.Checks) != 5 {
+		t.Fatalf("%d checks, want 5: %+v", len(rep.Checks), rep.Checks)
 	}
-	if rep.HTML != filepath.Join(cfg.Out, ReportFile) {
-		t.Errorf("Report.HTML %q", rep.HTML)
+	last := rep.Checks[4]
+	if last.Name != "attr-reg's video probe is above concat's on every seed" || !strings.Contains(last.Detail, "seed 1 ") {
+		t.Errorf("real-use check %+v", last)
 	}
-	want := []string{"accuracy.png", "video-share.png", "video-probe.png", "hist-concat.png", "hist-ogm-ge.png", "hist-attr-reg.png"}
-	for _, m := range Modes {
-		want = append(want, "mode-"+string(m)+".png")
+	a, c := rep.Run(train.ModeAttrReg, 1), rep.Run(train.ModeConcat, 1)
+	if last.Pass != (a.Test.ProbeVideo > c.Test.ProbeVideo) {
+		t.Errorf("real-use check says %v for attr-reg %.3f vs concat %.3f", last.Pass, a.Test.ProbeVideo, c.Test.ProbeVideo)
 	}
-	for _, name := range want {
-		rel := PlotsDir + "/" + name
-		if !strings.Contains(string(html), `src="`+rel+`"`) {
-			t.Errorf("report.html does not show %s", rel)
+	for _, ch := range rep.Checks {
+		if !strings.Contains(table, ch.Name) {
+			t.Errorf("table lacks the check %q", ch.Name)
 		}
-		f, err := os.Open(filepath.Join(cfg.Out, PlotsDir, name))
-		if err != nil {
+	}
+
+	// The comparison's files and the set's.
+	for _, f := range []string{compare.TableFile, compare.CSVFile, compare.ResultsFile, compare.ReportFile, SetFile} {
+		if _, err := os.Stat(filepath.Join(cfg.Out, f)); err != nil {
 			t.Error(err)
-			continue
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil || img.Bounds().Dx() < 100 {
-			t.Errorf("%s: not a PNG plot (%v)", name, err)
 		}
 	}
-	if len(rep.Plots) != len(want) {
-		t.Errorf("Report.Plots has %d files, want %d: %v", len(rep.Plots), len(want), rep.Plots)
-	}
-	var saved Report
-	if b, err := os.ReadFile(filepath.Join(cfg.Out, ResultsFile)); err != nil {
-		t.Error(err)
-	} else if err := json.Unmarshal(b, &saved); err != nil || len(saved.Rows) != len(Modes) || len(saved.Seeds) != 1 {
-		t.Errorf("results.json: %v, %d rows, %d seeds", err, len(saved.Rows), len(saved.Seeds))
+	html, err := os.ReadFile(filepath.Join(cfg.Out, compare.ReportFile))
+	if err != nil || !strings.Contains(string(html), "generator (seed 1)") || len(rep.Plots) < len(Modes) {
+		t.Errorf("report.html: %v, %d plots, or no generator notes", err, len(rep.Plots))
 	}
 
 	// Clip accounting: every generated clip is a shard row or a failure line, the splits add
 	// up, every test clip of a fusion run has shares, every epoch is in metrics.jsonl.
-	s := rep.Seeds[0]
+	s := rep.Set
 	if s.Clips != cfg.Synth.Clips {
 		t.Errorf("generated %d clips, want %d", s.Clips, cfg.Synth.Clips)
 	}
@@ -130,25 +112,24 @@ func TestQuickDemo(t *testing.T) {
 	if e.Total != s.Clips || e.OK+e.Failed != e.Total || e.ShardRows != e.OK || e.Failures != e.Failed {
 		t.Errorf("extract accounting %+v for %d clips", e, s.Clips)
 	}
-	ix, err := shard.ReadIndex(filepath.Join(s.Dir, "shards"))
-	if err != nil || ix.ClipsTotal != s.Clips {
-		t.Errorf("index.json: %v, clips_total %d", err, ix.ClipsTotal)
+	if ix, err := shard.ReadIndex(filepath.Join(cfg.Out, ShardsDir)); err != nil || ix.ClipsTotal != s.Clips {
+		t.Errorf("index.json: %v", err)
 	}
-	for _, m := range s.Runs {
-		if m.Test.Clips != s.Splits["test"]-e.Failed && m.Test.Clips != s.Splits["test"] {
-			t.Errorf("%s: %d test clips, split has %d", m.Mode, m.Test.Clips, s.Splits["test"])
+	for _, m := range rep.Runs {
+		if m.Test.Clips != rep.Protocol.Splits["test"] {
+			t.Errorf("%s: %d test clips, the shards have %d", m.Method, m.Test.Clips, rep.Protocol.Splits["test"])
 		}
 		if got := len(m.History); got != 2*cfg.Train.Epochs {
-			t.Errorf("%s: metrics.jsonl has %d lines, want train+val for %d epochs", m.Mode, got, cfg.Train.Epochs)
+			t.Errorf("%s: metrics.jsonl has %d lines, want train+val for %d epochs", m.Method, got, cfg.Train.Epochs)
 		}
-		fusion := m.Mode != train.ModeAudio && m.Mode != train.ModeVideo
+		fusion := m.Method != train.ModeAudio && m.Method != train.ModeVideo
 		if fusion != (len(m.ClipShares) > 0) || fusion && len(m.ClipShares) != m.Test.Clips {
-			t.Errorf("%s: %d per-clip shares for %d test clips", m.Mode, len(m.ClipShares), m.Test.Clips)
+			t.Errorf("%s: %d per-clip shares for %d test clips", m.Method, len(m.ClipShares), m.Test.Clips)
 		}
 	}
 
 	// Progress names every stage and every mode.
-	words := []string{"synth:", "extract:", "report:"}
+	words := []string{"synth:", "extract:", "compare:"}
 	for _, m := range Modes {
 		words = append(words, string(m))
 	}
@@ -156,6 +137,15 @@ func TestQuickDemo(t *testing.T) {
 		if !strings.Contains(progress.String(), w) {
 			t.Errorf("progress lacks %q:\n%s", w, progress.String())
 		}
+	}
+
+	// Again: the set and every run are reused, the table is the same.
+	again, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Set.Reused || again.Trained != 0 || again.Table() != table {
+		t.Errorf("rerun: set reused %v, %d runs trained, table same %v", again.Set.Reused, again.Trained, again.Table() == table)
 	}
 }
 
@@ -181,18 +171,5 @@ func TestConfigValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %q", err, want)
 		}
-	}
-}
-
-func TestStat(t *testing.T) {
-	s := newStat([]float64{0.5, 0.7, 0.9})
-	if s.N != 3 || s.Mean < 0.6999 || s.Mean > 0.7001 || s.Std < 0.1999 || s.Std > 0.2001 {
-		t.Errorf("newStat: %+v, want mean 0.7 std 0.2", s)
-	}
-	if got := s.fmt(2); got != "0.70 ± 0.20" {
-		t.Errorf("fmt %q", got)
-	}
-	if got := newStat([]float64{0.25}).fmt(3); got != "0.250" {
-		t.Errorf("one seed: %q", got)
 	}
 }

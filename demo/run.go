@@ -2,44 +2,39 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"sync"
+	"reflect"
 	"time"
 
-	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/compare"
+	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/ingest"
+	"github.com/avbalance/avbalance/internal/atomicfile"
 	"github.com/avbalance/avbalance/pipeline"
 	"github.com/avbalance/avbalance/synth"
-	"github.com/avbalance/avbalance/train"
 )
 
-// Report is the outcome of a demo run.
+// Report is the outcome of a demo run: the comparison on the generated set, and the set.
 type Report struct {
-	Config  Config        `json:"config"`
-	Seeds   []*SeedResult `json:"seeds"`
-	Rows    []Row         `json:"rows"`   // one per mode, in Config.Modes order: mean ± std over seeds
-	Checks  []Check       `json:"checks"` // the imbalance the demo is meant to show, measured
-	HTML    string        `json:"html"`   // Out/report.html
-	Plots   []string      `json:"plots"`  // PNG files, relative to Out
-	Elapsed float64       `json:"elapsed_s"`
-	CPU     float64       `json:"cpu_s"` // user+system CPU seconds of this process during Run
+	*compare.Report
+	Set *Set `json:"set"`
 }
 
-// SeedResult is one seed's set, extraction and runs.
-type SeedResult struct {
-	Seed       int64              `json:"seed"`
-	Dir        string             `json:"dir"`
+// Set is the generated and extracted set, as recorded in Out/set.json.
+type Set struct {
+	Synth      synth.Config       `json:"synth"`  // with defaults applied, Out excluded
+	Preset     features.Preset    `json:"preset"` // with the overrides applied
 	Clips      int                `json:"clips"`  // clips generated
 	Splits     map[string]int     `json:"splits"` // generated clips per split
 	VideoCodec string             `json:"video_codec"`
 	Extract    ExtractCounts      `json:"extract"`
-	Runs       []*ModeResult      `json:"runs"`      // in Config.Modes order
 	Timings    map[string]float64 `json:"timings_s"` // synth, extract: wall seconds
+	// Reused says the set was found complete in Out and not generated again.
+	Reused bool `json:"-"`
 }
 
 // ExtractCounts is the clip accounting of an extraction (index.json and the shard rows).
@@ -51,80 +46,49 @@ type ExtractCounts struct {
 	Failures  int `json:"failure_lines"`
 }
 
-// ModeResult is one training run: test metrics of its best (validation) epoch, the per-epoch
-// history and, for fusion modes, the per-clip test shares.
-type ModeResult struct {
-	Mode       train.Mode      `json:"mode"`
-	RunDir     string          `json:"run_dir"`
-	BestEpoch  int             `json:"best_epoch"`
-	Test       train.Metrics   `json:"test"`
-	Seconds    float64         `json:"seconds"` // wall time of training (attribution excluded)
-	History    []train.Metrics `json:"-"`       // metrics.jsonl: train and val lines per epoch
-	SharesCSV  string          `json:"shares_csv,omitempty"`
-	ClipShares [][2]float64    `json:"-"` // audio, video share of every test clip (fusion modes)
-}
+// Folders and files inside Config.Out besides the comparison's.
+const (
+	SynthDir  = "synth"
+	ShardsDir = "shards"
+	SetFile   = "set.json"
+)
 
-// Stat is a mean and a sample standard deviation (0 for one value) over seeds.
-type Stat struct {
-	Mean float64 `json:"mean"`
-	Std  float64 `json:"std"`
-	N    int     `json:"n"`
-}
-
-// Row is one mode's line of the table.
-type Row struct {
-	Mode       train.Mode `json:"mode"`
-	Accuracy   Stat       `json:"accuracy"`
-	MAP        Stat       `json:"map"`
-	AudioShare Stat       `json:"audio_share"`
-	VideoShare Stat       `json:"video_share"`
-	ProbeAudio Stat       `json:"probe_audio_acc"`
-	ProbeVideo Stat       `json:"probe_video_acc"`
-	Seconds    Stat       `json:"seconds"`
-}
-
-// Run generates Config.Seeds audio-visual sets, extracts them, trains every mode on each and
-// writes Out/report.html, Out/plots/*.png and Out/results.json. Each seed's folder
-// Out/seed-S is replaced. It stops at the first error or when ctx is cancelled.
+// Run generates the set (reusing it when Out holds the same one), extracts it and compares
+// every mode with every seed on it (package compare: table.md, table.csv, results.json,
+// report.html, plots/ and runs/ in Out; finished runs of the same configuration are
+// reused). It stops at the first error or when ctx is cancelled.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	start := time.Now()
-	cpu0 := cpuSeconds()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if cfg.Parallel == 0 {
-		cfg.Parallel = 1
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	rep := &Report{Config: cfg}
-	for i := range cfg.Seeds {
-		sr, err := runSeed(ctx, &cfg, cfg.Seed+int64(i))
-		if err != nil {
-			return nil, err
-		}
-		rep.Seeds = append(rep.Seeds, sr)
-	}
-	rep.aggregate()
-	cfg.logf("report: writing plots and %s\n", filepath.Join(cfg.Out, ReportFile))
-	if err := rep.write(); err != nil {
+	set, err := prepare(ctx, &cfg)
+	if err != nil {
 		return nil, err
 	}
-	rep.Elapsed = time.Since(start).Seconds()
-	rep.CPU = cpuSeconds() - cpu0
-	if err := rep.writeJSON(); err != nil {
+	cc := cfg.compareConfig()
+	cc.Notes = set.notes()
+	rep, err := compare.Run(ctx, cc)
+	if err != nil {
 		return nil, err
 	}
-	return rep, nil
+	return &Report{Report: rep, Set: set}, nil
 }
 
-// File names inside Config.Out.
-const (
-	ReportFile  = "report.html"
-	ResultsFile = "results.json"
-	PlotsDir    = "plots"
-)
+// compareConfig is the comparison the demo runs on its set.
+func (c *Config) compareConfig() compare.Config {
+	cc := compare.DefaultConfig()
+	cc.Title = "avbalance demo"
+	cc.Shards, cc.Out = filepath.Join(c.Out, ShardsDir), c.Out
+	cc.Methods, cc.Seeds, cc.Seed = c.Modes, c.Seeds, c.Seed
+	cc.Train, cc.Params, cc.Parallel = c.Train, c.Params, c.Parallel
+	cc.Retrain = true // the demo owns its folder: a changed configuration trains again
+	cc.Checks = checks
+	cc.Progress, cc.Verbose = c.Progress, c.Verbose
+	return cc
+}
 
 func (c *Config) logf(format string, a ...any) {
 	if c.Progress != nil {
@@ -132,151 +96,96 @@ func (c *Config) logf(format string, a ...any) {
 	}
 }
 
-func runSeed(ctx context.Context, cfg *Config, seed int64) (*SeedResult, error) {
-	dir := filepath.Join(cfg.Out, "seed-"+strconv.FormatInt(seed, 10))
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("demo: clearing %s: %w", dir, err)
-	}
-	sr := &SeedResult{Seed: seed, Dir: dir, Timings: map[string]float64{}}
+// wantedSet is the Set cfg asks for, without its results.
+func (c *Config) wantedSet() (*Set, error) {
+	sc := c.Synth
+	sc.Out, sc.Seed = "", c.Seed
+	sc = sc.WithDefaults()
+	sc.Workers = 0 // how many encoders ran does not change the clips
+	p, err := c.preset()
+	return &Set{Synth: sc, Preset: p}, err
+}
 
-	// 1. generate
-	sc := cfg.Synth
-	sc.Out, sc.Seed, sc.Workers = filepath.Join(dir, "synth"), seed, cfg.Workers
-	cfg.logf("seed %d: synth: generating %d clips → %s\n", seed, sc.WithDefaults().Clips, sc.Out)
-	t0 := time.Now()
-	res, err := synth.Generate(ctx, sc)
-	if err != nil {
-		return nil, fmt.Errorf("demo: seed %d: %w", seed, err)
-	}
-	sr.Timings["synth"] = time.Since(t0).Seconds()
-	sr.Clips, sr.VideoCodec, sr.Splits = len(res.Clips), res.VideoCodec, map[string]int{}
-	for _, c := range res.Clips {
-		sr.Splits[c.Split]++
-	}
-	cfg.logf("seed %d: synth: %d clips (%s + AAC; train %d, val %d, test %d) in %.1fs\n", seed, sr.Clips,
-		sr.VideoCodec, sr.Splits["train"], sr.Splits["val"], sr.Splits["test"], sr.Timings["synth"])
-
-	// 2. extract
-	ds, err := ingest.ReadManifest(res.Manifest, ingest.ManifestOptions{Name: "synth", Labels: res.Labels})
-	if err != nil {
-		return nil, fmt.Errorf("demo: seed %d: %w", seed, err)
-	}
-	preset, err := cfg.preset()
+// prepare returns the set of Out/set.json when it is the one cfg asks for and its shards
+// are complete; otherwise it generates and extracts the set into fresh folders.
+func prepare(ctx context.Context, cfg *Config) (*Set, error) {
+	want, err := cfg.wantedSet()
 	if err != nil {
 		return nil, err
 	}
-	shards := filepath.Join(dir, "shards")
-	cfg.logf("seed %d: extract: preset %s (%d×%d %s, %d frames of %d×%d) → %s\n", seed, preset.Name,
-		preset.NMels, preset.TimeFrames, preset.Feature, preset.Frames, preset.Width, preset.Height, shards)
-	t0 = time.Now()
-	sum, err := pipeline.Extract(ctx, pipeline.Config{Dataset: ds, Preset: preset, Out: shards,
-		Workers: cfg.ExtractWorkers, Seed: uint64(seed)})
+	shards := filepath.Join(cfg.Out, ShardsDir)
+	if have, err := readSet(cfg.Out); err == nil && reflect.DeepEqual(have.Synth, want.Synth) && reflect.DeepEqual(have.Preset, want.Preset) {
+		if ix, err := shard.ReadIndex(shards); err == nil && ix.ClipsOK+ix.ClipsFailed == ix.ClipsTotal && ix.ClipsTotal == have.Clips {
+			have.Reused = true
+			cfg.logf("synth, extract: reusing the set in %s (%d clips, seed %d)\n", shards, have.Clips, cfg.Seed)
+			return have, nil
+		}
+	}
+	set := want
+	set.Timings = map[string]float64{}
+	for _, d := range []string{SynthDir, ShardsDir} {
+		if err := os.RemoveAll(filepath.Join(cfg.Out, d)); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+
+	sc := cfg.Synth
+	sc.Out, sc.Seed, sc.Workers = filepath.Join(cfg.Out, SynthDir), cfg.Seed, cfg.Workers
+	cfg.logf("synth: generating %d clips (seed %d) → %s\n", set.Synth.Clips, cfg.Seed, sc.Out)
+	t0 := time.Now()
+	res, err := synth.Generate(ctx, sc)
 	if err != nil {
-		return nil, fmt.Errorf("demo: seed %d: extract: %w", seed, err)
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	set.Timings["synth"] = time.Since(t0).Seconds()
+	set.Clips, set.VideoCodec, set.Splits = len(res.Clips), res.VideoCodec, map[string]int{}
+	for _, c := range res.Clips {
+		set.Splits[c.Split]++
+	}
+	cfg.logf("synth: %d clips (%s + AAC; train %d, val %d, test %d) in %.1fs\n", set.Clips, set.VideoCodec,
+		set.Splits["train"], set.Splits["val"], set.Splits["test"], set.Timings["synth"])
+
+	ds, err := ingest.ReadManifest(res.Manifest, ingest.ManifestOptions{Name: "synth", Labels: res.Labels})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	p := set.Preset
+	cfg.logf("extract: preset %s (%d×%d %s, %d frames of %d×%d) → %s\n", p.Name, p.NMels, p.TimeFrames, p.Feature,
+		p.Frames, p.Width, p.Height, shards)
+	t0 = time.Now()
+	sum, err := pipeline.Extract(ctx, pipeline.Config{Dataset: ds, Preset: p, Out: shards, Workers: cfg.ExtractWorkers, Seed: cfg.Seed})
+	if err != nil {
+		return nil, fmt.Errorf("demo: extract: %w", err)
 	}
 	if sum.Canceled {
 		return nil, ctx.Err()
 	}
-	sr.Timings["extract"] = time.Since(t0).Seconds()
-	if sr.Extract, err = countShards(shards); err != nil {
-		return nil, fmt.Errorf("demo: seed %d: %w", seed, err)
+	set.Timings["extract"] = time.Since(t0).Seconds()
+	if set.Extract, err = countShards(shards); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
 	}
-	cfg.logf("seed %d: extract: %d clips, %d ok, %d failed in %.1fs\n", seed, sum.Total, sum.OK, sum.Failed, sr.Timings["extract"])
+	cfg.logf("extract: %d clips, %d ok, %d failed in %.1fs\n", sum.Total, sum.OK, sum.Failed, set.Timings["extract"])
 	if sum.OK == 0 {
-		return nil, fmt.Errorf("demo: seed %d: no clip was extracted (see %s)", seed, filepath.Join(shards, shard.FailuresFile))
+		return nil, fmt.Errorf("demo: no clip was extracted (see %s)", filepath.Join(shards, shard.FailuresFile))
 	}
-
-	// 3. train every mode
-	src, err := train.OpenShards(shards)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	sr.Runs = make([]*ModeResult, len(cfg.Modes))
-	sem := make(chan struct{}, cfg.Parallel)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for i, mode := range cfg.Modes {
-		select { // start runs in table order
-		case sem <- struct{}{}:
-		case <-rctx.Done():
-		}
-		if rctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			mr, err := runMode(rctx, cfg, seed, dir, mode, src)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				cancel()
-				return
-			}
-			sr.Runs[i] = mr
-		}()
-	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	return sr, nil
+	return set, writeSet(cfg.Out, set)
 }
 
-func runMode(ctx context.Context, cfg *Config, seed int64, dir string, mode train.Mode, src *train.ShardSource) (*ModeResult, error) {
-	tc, err := cfg.trainConfig(mode)
+func readSet(dir string) (*Set, error) {
+	b, err := os.ReadFile(filepath.Join(dir, SetFile))
 	if err != nil {
 		return nil, err
 	}
-	tc.Shards = filepath.Join(dir, "shards")
-	tc.Out = filepath.Join(dir, "runs", string(mode))
-	tc.Seed, tc.Resume = uint64(seed), false
-	tc.Progress = nil
-	if cfg.Verbose && cfg.Progress != nil {
-		tc.Progress = &prefixWriter{w: cfg.Progress, prefix: fmt.Sprintf("demo: seed %d: %s: ", seed, mode)}
-	}
-	cfg.logf("seed %d: train %-8s %d epochs …\n", seed, mode, tc.Epochs)
-	t0 := time.Now()
-	res, err := train.RunSource(ctx, tc, src)
+	var s Set
+	return &s, json.Unmarshal(b, &s)
+}
+
+func writeSet(dir string, s *Set) error {
+	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("demo: seed %d: train %s: %w", seed, mode, err)
+		return err
 	}
-	mr := &ModeResult{Mode: mode, RunDir: tc.Out, BestEpoch: res.BestEpoch, Seconds: time.Since(t0).Seconds()}
-	if res.Test != nil {
-		mr.Test = *res.Test
-	}
-	if mr.History, err = train.ReadMetrics(tc.Out); err != nil {
-		return nil, err
-	}
-	if mode != train.ModeAudio && mode != train.ModeVideo {
-		ad := filepath.Join(tc.Out, "attribution-test")
-		if _, err := train.AttributeSource(ctx, train.AttributeConfig{RunDir: tc.Out, Split: ingest.SplitTest, Out: ad,
-			Norm: tc.AttrNorm, Class: tc.AttrClass}, src); err != nil {
-			return nil, fmt.Errorf("demo: seed %d: attribute %s: %w", seed, mode, err)
-		}
-		mr.SharesCSV = filepath.Join(ad, attribution.SharesFile)
-		shares, err := attribution.ReadShares(ad)
-		if err != nil {
-			return nil, err
-		}
-		for _, cs := range shares {
-			mr.ClipShares = append(mr.ClipShares, cs.Shares)
-		}
-	}
-	cfg.logf("seed %d: train %-8s done in %5.1fs: test acc %.3f mAP %.3f shares audio %.2f video %.2f, probe video %.3f (best epoch %d)\n",
-		seed, mode, mr.Seconds, mr.Test.Accuracy, mr.Test.MAP, mr.Test.AudioShare, mr.Test.VideoShare, mr.Test.ProbeVideo, mr.BestEpoch+1)
-	return mr, nil
+	return atomicfile.Write(filepath.Join(dir, SetFile), append(b, '\n'))
 }
 
 // countShards reads index.json, counts the rows of every shard and the failure lines.
@@ -299,16 +208,18 @@ func countShards(dir string) (ExtractCounts, error) {
 	return ec, err
 }
 
-// prefixWriter prefixes every line written to w.
-type prefixWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, err := fmt.Fprintf(p.w, "%s%s", p.prefix, b)
-	return len(b), err
+// notes describe the set for the report.
+func (s *Set) notes() []string {
+	sc, p, e := s.Synth, s.Preset, s.Extract
+	return []string{
+		fmt.Sprintf("generator (seed %d): %d clips, %d classes in %d pairs, %g s, %d×%d at %d fps, %s + AAC; train %d / val %d / test %d",
+			sc.Seed, s.Clips, sc.Classes, sc.Pairs(), sc.Seconds, sc.Width, sc.Height, sc.FPS, s.VideoCodec,
+			s.Splits["train"], s.Splits["val"], s.Splits["test"]),
+		fmt.Sprintf("audio: a tone per pair (%g–%g Hz) at %g dB SNR — tells the pair, never the member",
+			sc.Cues.ToneLowHz, sc.Cues.ToneHighHz, sc.Cues.AudioSNRdB),
+		fmt.Sprintf("video: a faint grating (contrast %g, period %g of the frame) whose orientation is the class (members 90° apart, pairs %.0f° apart), noise %g, %d distractors",
+			sc.Cues.CueContrast, sc.Cues.StripePeriod, sc.Cues.PairSpread*90/float64(sc.Pairs()), sc.Cues.VideoNoise, sc.Cues.Distractors),
+		fmt.Sprintf("features: preset %s — %d×%d %s, %d frames of %d×%d; extracted %d of %d clips (%d failed; %d shard rows, %d failure lines)",
+			p.Name, p.NMels, p.TimeFrames, p.Feature, p.Frames, p.Width, p.Height, e.OK, e.Total, e.Failed, e.ShardRows, e.Failures),
+	}
 }

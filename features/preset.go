@@ -7,46 +7,58 @@ import (
 	"strings"
 )
 
-// Feature kinds a Preset can compute (Preset.Feature).
+// FeatureKind names the audio feature a Preset computes (Preset.Feature).
+type FeatureKind string
+
+// Feature kinds.
 const (
 	// FeatureLogMel is torchaudio.transforms.MelSpectrogram followed by log(x+LogOffset).
-	FeatureLogMel = "logmel"
+	FeatureLogMel FeatureKind = "logmel"
 	// FeatureLogSTFT is log(|STFT|^Power + LogOffset), the STFT as librosa.stft / torch.stft compute it.
-	FeatureLogSTFT = "logstft"
+	FeatureLogSTFT FeatureKind = "logstft"
 	// FeaturePSD is scipy.signal.spectrogram (mode "psd", scaling "density") followed by log(x+LogOffset).
-	FeaturePSD = "psd"
+	FeaturePSD FeatureKind = "psd"
 	// FeatureFbank is torchaudio.compliance.kaldi.fbank: log Kaldi mel filterbank energies.
-	FeatureFbank = "fbank"
+	FeatureFbank FeatureKind = "fbank"
 )
 
-// Ways a Preset brings a clip to its fixed duration (Preset.Fit).
+// Fit is how a Preset brings a clip to its fixed duration (Preset.Fit).
+type Fit string
+
+// Fits.
 const (
 	// FitTileCenter repeats a short clip until it is long enough and takes the centred Seconds.
-	FitTileCenter = "tile-center"
+	FitTileCenter Fit = "tile-center"
 	// FitTileHead repeats a short clip and takes the first Seconds (np.tile(x, k)[:n]).
-	FitTileHead = "tile-head"
+	FitTileHead Fit = "tile-head"
 	// FitTileRandom repeats a short clip and takes Seconds from a start drawn from the seed.
-	FitTileRandom = "tile-random"
+	FitTileRandom Fit = "tile-random"
 	// FitNone keeps the whole clip; the feature is cropped or zero-padded to TimeFrames (AST).
-	FitNone = "none"
+	FitNone Fit = "none"
 )
 
-// Output layouts (Preset.Layout).
+// Layout is the order a Preset stores the feature in (Preset.Layout).
+type Layout string
+
+// Output layouts.
 const (
 	// LayoutFreqTime stores the feature row-major as [frequency][time].
-	LayoutFreqTime = "freq-time"
+	LayoutFreqTime Layout = "freq-time"
 	// LayoutTimeFreq stores the feature row-major as [time][frequency] (AST's fbank layout).
-	LayoutTimeFreq = "time-freq"
+	LayoutTimeFreq Layout = "time-freq"
 )
 
-// Normalisations applied after the log (Preset.Norm).
+// Normalization is applied after the log (Preset.Norm).
+type Normalization string
+
+// Normalisations.
 const (
 	// NormNone leaves the log values as they are.
-	NormNone = "none"
+	NormNone Normalization = "none"
 	// NormZScore is the per-clip (x-mean)/(std+NormEps), std with ddof 0 (PMR).
-	NormZScore = "zscore"
+	NormZScore Normalization = "zscore"
 	// NormAST is AST's dataset normalisation (x-NormMean)/(2·NormStd).
-	NormAST = "ast"
+	NormAST Normalization = "ast"
 )
 
 // Preset is a complete, named feature recipe: how decoded audio becomes the audio column
@@ -54,14 +66,14 @@ const (
 // index.json records exactly what produced a shard. Build one with Lookup, adjust the
 // override fields (Seconds via WithSeconds, Frames, FrameFPS, Width, Height) and call Validate.
 type Preset struct {
-	Name       string `json:"name"`
-	SampleRate int    `json:"sample_rate"` // Hz of the mono samples Extractor.Audio expects
-	Feature    string `json:"feature"`     // FeatureLogMel, FeatureLogSTFT, FeaturePSD or FeatureFbank
-	Source     string `json:"source"`      // the recipe this preset reproduces
+	Name       string      `json:"name"`
+	SampleRate int         `json:"sample_rate"` // Hz of the mono samples Extractor.Audio expects
+	Feature    FeatureKind `json:"feature"`     // FeatureLogMel, FeatureLogSTFT, FeaturePSD or FeatureFbank
+	Reference  string      `json:"reference"`   // the published recipe this preset reproduces
 
 	// Duration handling.
 	Seconds       float64 `json:"seconds"`        // fixed clip length (0 with FitNone)
-	Fit           string  `json:"fit"`            // FitTileCenter, FitTileHead, FitTileRandom or FitNone
+	Fit           Fit     `json:"fit"`            // FitTileCenter, FitTileHead, FitTileRandom or FitNone
 	ClipAmplitude bool    `json:"clip_amplitude"` // clip samples to [-1,1] before anything else
 	SubtractMean  bool    `json:"subtract_mean"`  // subtract the waveform's mean (AST, before fbank)
 
@@ -85,17 +97,17 @@ type Preset struct {
 	MelNorm  string  `json:"mel_norm"`  // "" or "slaney" (area normalisation, FeatureLogMel)
 
 	// Log and normalisation.
-	LogOffset float64 `json:"log_offset"` // log(x+LogOffset)
-	LogFloor  float64 `json:"log_floor"`  // log(max(x,LogFloor)) (Kaldi's epsilon); used when LogOffset is 0
-	Norm      string  `json:"norm"`       // NormNone, NormZScore or NormAST
-	NormMean  float64 `json:"norm_mean"`  // NormAST
-	NormStd   float64 `json:"norm_std"`   // NormAST
-	NormEps   float64 `json:"norm_eps"`   // NormZScore
+	LogOffset float64       `json:"log_offset"` // log(x+LogOffset)
+	LogFloor  float64       `json:"log_floor"`  // log(max(x,LogFloor)) (Kaldi's epsilon); used when LogOffset is 0
+	Norm      Normalization `json:"norm"`       // NormNone, NormZScore or NormAST
+	NormMean  float64       `json:"norm_mean"`  // NormAST
+	NormStd   float64       `json:"norm_std"`   // NormAST
+	NormEps   float64       `json:"norm_eps"`   // NormZScore
 
 	// Output.
 	TimeFrames    int    `json:"time_frames"`     // frames in the output: fixed fits must give exactly this many (see Validate)
 	DropLastFrame bool   `json:"drop_last_frame"` // drop the extra centred frame, 1+n/hop → n/hop (default: 301 → 300)
-	Layout        string `json:"layout"`          // LayoutFreqTime or LayoutTimeFreq
+	Layout        Layout `json:"layout"`          // LayoutFreqTime or LayoutTimeFreq
 
 	// Video frames (the features package stores them; package video selects and scales them).
 	Frames   int     `json:"frames"`    // frames per clip
@@ -103,6 +115,10 @@ type Preset struct {
 	Width    int     `json:"width"`
 	Height   int     `json:"height"`
 }
+
+// maxFrameBytes bounds one clip's frames (Frames·Height·Width·3): the shard stores them in one
+// fixed-size binary value, whose width Arrow holds in an int32.
+const maxFrameBytes = math.MaxInt32
 
 // float32 machine epsilon, Kaldi fbank's log floor in torchaudio.
 const float32Eps = 1.1920928955078125e-07
@@ -112,8 +128,8 @@ func presets() map[string]Preset {
 	logmel := func(name string, nMels int, seconds float64, frames, size int) Preset {
 		return Preset{
 			Name: name, SampleRate: 16000, Feature: FeatureLogMel,
-			Source:  "torchaudio MelSpectrogram(n_fft=400, hop_length=160, n_mels, mel_scale=htk, power=2), log(x+1e-6)",
-			Seconds: seconds, Fit: FitTileCenter,
+			Reference: "torchaudio MelSpectrogram(n_fft=400, hop_length=160, n_mels, mel_scale=htk, power=2), log(x+1e-6)",
+			Seconds:   seconds, Fit: FitTileCenter,
 			NFFT: 400, WinLength: 400, HopLength: 160, Window: "hann", Center: true, PadMode: "reflect", Power: 2,
 			NMels: nMels, MelScale: "htk", LogOffset: 1e-6, Norm: NormNone,
 			TimeFrames: int(seconds * 100), DropLastFrame: true, Layout: LayoutFreqTime,
@@ -125,32 +141,32 @@ func presets() map[string]Preset {
 		"tiny":    logmel("tiny", 40, 1, 3, 32),
 		"ogmge-cremad": {
 			Name: "ogmge-cremad", SampleRate: 22050, Feature: FeatureLogSTFT,
-			Source:  "OGM-GE CREMA-D: np.tile(x,3)[:66150], librosa.stft(n_fft=512, hop_length=353) (librosa<0.10 pad_mode=reflect), log(|S|+1e-7)",
-			Seconds: 3, Fit: FitTileHead,
+			Reference: "OGM-GE CREMA-D: np.tile(x,3)[:66150], librosa.stft(n_fft=512, hop_length=353) (librosa<0.10 pad_mode=reflect), log(|S|+1e-7)",
+			Seconds:   3, Fit: FitTileHead,
 			NFFT: 512, WinLength: 512, HopLength: 353, Window: "hann", Center: true, PadMode: "reflect", Power: 1,
 			LogOffset: 1e-7, Norm: NormNone, TimeFrames: 188, Layout: LayoutFreqTime,
 			Frames: 1, FrameFPS: 1, Width: 224, Height: 224,
 		},
 		"ogmge-vggsound": {
 			Name: "ogmge-vggsound", SampleRate: 16000, Feature: FeatureLogSTFT,
-			Source:  "OGM-GE VGGSound: tile, 5 s crop at a random start, librosa.stft(n_fft=256, hop_length=128) (pad_mode=reflect), log(|S|+1e-7)",
-			Seconds: 5, Fit: FitTileRandom,
+			Reference: "OGM-GE VGGSound: tile, 5 s crop at a random start, librosa.stft(n_fft=256, hop_length=128) (pad_mode=reflect), log(|S|+1e-7)",
+			Seconds:   5, Fit: FitTileRandom,
 			NFFT: 256, WinLength: 256, HopLength: 128, Window: "hann", Center: true, PadMode: "reflect", Power: 1,
 			LogOffset: 1e-7, Norm: NormNone, TimeFrames: 626, Layout: LayoutFreqTime,
 			Frames: 3, Width: 224, Height: 224,
 		},
 		"pmr-cremad": {
 			Name: "pmr-cremad", SampleRate: 16000, Feature: FeaturePSD,
-			Source:  "PMR/DI-MML CREMA-D: np.tile(x,10)[:160000], clip to [-1,1], scipy.signal.spectrogram(nperseg=512, noverlap=353), log(x+1e-7), per-clip z-score",
-			Seconds: 10, Fit: FitTileHead, ClipAmplitude: true,
+			Reference: "PMR/DI-MML CREMA-D: np.tile(x,10)[:160000], clip to [-1,1], scipy.signal.spectrogram(nperseg=512, noverlap=353), log(x+1e-7), per-clip z-score",
+			Seconds:   10, Fit: FitTileHead, ClipAmplitude: true,
 			NFFT: 512, WinLength: 512, HopLength: 159, Window: "tukey", WindowAlpha: 0.25, RemoveDC: true, Power: 2,
 			LogOffset: 1e-7, Norm: NormZScore, NormEps: 1e-9, TimeFrames: 1004, Layout: LayoutFreqTime,
 			Frames: 3, Width: 224, Height: 224,
 		},
 		"fbank128": {
 			Name: "fbank128", SampleRate: 16000, Feature: FeatureFbank,
-			Source: "AST: waveform - mean, torchaudio.compliance.kaldi.fbank(htk_compat=True, window_type=hanning, use_energy=False, num_mel_bins=128, dither=0, frame_shift=10), 1024 frames, (x+4.503877)/(2*5.141276)",
-			Fit:    FitNone, SubtractMean: true,
+			Reference: "AST: waveform - mean, torchaudio.compliance.kaldi.fbank(htk_compat=True, window_type=hanning, use_energy=False, num_mel_bins=128, dither=0, frame_shift=10), 1024 frames, (x+4.503877)/(2*5.141276)",
+			Fit:       FitNone, SubtractMean: true,
 			NFFT: 512, WinLength: 400, HopLength: 160, Window: "hann-symmetric", RemoveDC: true, Preemphasis: 0.97, Power: 2,
 			NMels: 128, FMin: 20, FMax: 0, LogFloor: float32Eps,
 			Norm: NormAST, NormMean: -4.503877, NormStd: 5.141276, TimeFrames: 1024, Layout: LayoutTimeFreq,
@@ -321,6 +337,9 @@ func (p Preset) Validate() error {
 	if p.Width < 1 || p.Height < 1 || p.Width > 8192 || p.Height > 8192 {
 		return bad("frame size %dx%d must be between 1 and 8192 on each side", p.Width, p.Height)
 	}
+	if n := int64(p.Frames) * int64(p.Width) * int64(p.Height) * 3; n > maxFrameBytes {
+		return bad("frames %d of %dx%d RGB are %d bytes per clip; a shard's frames column holds at most %d: use fewer or smaller frames", p.Frames, p.Width, p.Height, n, maxFrameBytes)
+	}
 	return nil
 }
 
@@ -353,7 +372,7 @@ func (p Preset) fmax() float64 {
 }
 
 func (p Preset) validateDuration() error {
-	if p.TimeFrames < 1 {
+	if p.Fit == FitNone && p.TimeFrames < 1 {
 		return fmt.Errorf("time_frames %d must be ≥ 1", p.TimeFrames)
 	}
 	if p.DropLastFrame && (p.Fit == FitNone || !p.Center) {
@@ -370,7 +389,7 @@ func (p Preset) validateDuration() error {
 		return fmt.Errorf("fit %q is not one of %s, %s, %s, %s", p.Fit, FitTileCenter, FitTileHead, FitTileRandom, FitNone)
 	}
 	n := p.windowSamples()
-	if p.Seconds <= 0 || n < p.frameLen() || n > 3600*p.SampleRate {
+	if !(p.Seconds > 0) || math.IsInf(p.Seconds, 0) || n < p.frameLen() || n > 3600*p.SampleRate {
 		return fmt.Errorf("seconds %g must give at least one %d-sample frame and at most an hour", p.Seconds, p.frameLen())
 	}
 	if p.Center && p.PadMode == "reflect" && n <= p.NFFT/2 {
@@ -380,6 +399,9 @@ func (p Preset) validateDuration() error {
 	if p.DropLastFrame {
 		want--
 	}
+	if want < 1 {
+		return fmt.Errorf("seconds %g gives %d samples, too few for one output frame", p.Seconds, n)
+	}
 	if p.TimeFrames != want {
 		return fmt.Errorf("time_frames %d does not match seconds %g: %d samples give %d frames (drop_last_frame %v); set time_frames to %d, e.g. with WithSeconds(%g)",
 			p.TimeFrames, p.Seconds, n, p.naturalFrames(n), p.DropLastFrame, want, p.Seconds)
@@ -387,8 +409,9 @@ func (p Preset) validateDuration() error {
 	return nil
 }
 
-// Overrides change a named preset's video frames and audio duration; a zero
-// field keeps the preset's value.
+// Overrides change a named preset's video frames and audio duration. A zero field keeps the
+// preset's value; any other value replaces it and must be valid: a negative, NaN or infinite
+// value is an error, never ignored.
 type Overrides struct {
 	Frames  int     `json:"frames,omitempty"`  // video frames per clip
 	Size    int     `json:"size,omitempty"`    // frame width and height in pixels
@@ -401,17 +424,20 @@ func LookupWith(name string, o Overrides) (Preset, error) {
 	if err != nil {
 		return p, err
 	}
-	if o.Frames > 0 {
+	if o.Frames != 0 {
 		p.Frames = o.Frames
 	}
-	if o.Size > 0 {
+	if o.Size != 0 {
 		p.Width, p.Height = o.Size, o.Size
 	}
-	if o.Seconds > 0 {
+	if o.Seconds != 0 {
+		if !(o.Seconds > 0) || math.IsInf(o.Seconds, 0) {
+			return p, fmt.Errorf("features: preset %q: seconds %g must be a finite number > 0", p.Name, o.Seconds)
+		}
 		p = p.WithSeconds(o.Seconds)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("preset %s: %w", p.Name, err)
+		return p, err // Validate's error names the preset already
 	}
 	return p, nil
 }

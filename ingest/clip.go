@@ -40,3 +40,14 @@ type Dataset struct {
 	// that are in neither list of the "lists" split. They are neither clips nor failures.
 	Skipped int
 }
+
+// HasSplits reports whether any clip has a split (train, val or test). Training needs them; a
+// manifest without a split column, or CREMA-D with SplitNone, has none.
+func (ds *Dataset) HasSplits() bool {
+	for _, c := range ds.Clips {
+		if c.Split != "" {
+			return true
+		}
+	}
+	return false
+}

@@ -26,7 +26,7 @@ type CremaDOptions struct {
 	// Fractions are the train/val/test shares of actors for SplitBySpeaker.
 	Fractions Fractions
 	// Seed drives every shuffle; the same inputs and seed give the same split.
-	Seed uint64
+	Seed Seed
 	// TrainList and TestList are the clip lists for SplitFromLists, rows of
 	// "clip_id,LABEL" without a header (the OGM-GE train.csv and test.csv format).
 	TrainList, TestList string
@@ -126,6 +126,12 @@ func ReadCremaD(opts CremaDOptions) (*Dataset, error) {
 	} else {
 		lay.fromDisk(ds, policy == SplitBySpeaker, fr, opts.Seed)
 	}
+	ds.rejectFileProblems(func(path string) string {
+		if p := lay.videos.problem(path); p != "" {
+			return p
+		}
+		return lay.audios.problem(path)
+	})
 	sort.Slice(ds.Clips, func(i, j int) bool { return ds.Clips[i].ID < ds.Clips[j].ID })
 	return ds, nil
 }
@@ -178,7 +184,7 @@ func (l *cremaLayout) clip(id string, label int, split string) Clip {
 	return c
 }
 
-func (l *cremaLayout) fromDisk(ds *Dataset, bySpeaker bool, fr Fractions, seed uint64) {
+func (l *cremaLayout) fromDisk(ds *Dataset, bySpeaker bool, fr Fractions, seed Seed) {
 	ids := make([]string, 0, len(l.videos.names))
 	for id := range l.videos.index {
 		ids = append(ids, id)
@@ -204,7 +210,7 @@ func (l *cremaLayout) fromDisk(ds *Dataset, bySpeaker bool, fr Fractions, seed u
 	}
 }
 
-func (l *cremaLayout) fromLists(ds *Dataset, train, test []listEntry, valFrac float64, valBy string, seed uint64) {
+func (l *cremaLayout) fromLists(ds *Dataset, train, test []listEntry, valFrac float64, valBy string, seed Seed) {
 	type listed struct {
 		id, actor, split string
 		label            int

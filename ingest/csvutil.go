@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,9 @@ type dirListing struct {
 	prefix string         // the folder with a trailing separator
 	index  map[string]int // clip id -> position in names
 	names  []string       // file names as found on disk
+	// problems holds, by path, why an entry is not a usable media file (a directory, a named
+	// pipe, a broken link, …); regular files have no entry.
+	problems map[string]string
 }
 
 func newDirListing(dir string, capacity int) *dirListing {
@@ -73,9 +77,20 @@ func (l *dirListing) path(id, ext string) string {
 	return l.prefix + id + ext
 }
 
-// listDir returns the non-directory entries of dir whose name ends in ext
-// (case-insensitive). It reads the directory once, unsorted, so it stays cheap
-// for the 200k files of a full VGGSound download.
+// problem says why path, an entry of the listing, is not a usable media file ("" if it is).
+func (l *dirListing) problem(path string) string {
+	if l == nil {
+		return ""
+	}
+	return l.problems[path]
+}
+
+// listDir returns the entries of dir whose name ends in ext (case-insensitive).
+// It reads the directory once, unsorted, so it stays cheap for the 200k files of a
+// full VGGSound download: only entries that are not regular files (symbolic links,
+// directories, named pipes, …) are looked at further, and those that are not (links
+// to) regular files are kept with their problem, so their clips are rejected with it
+// rather than reported missing or handed to a decoder.
 func listDir(dir, ext string) (*dirListing, error) {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -89,10 +104,24 @@ func listDir(dir, ext string) (*dirListing, error) {
 	l := newDirListing(dir, len(entries))
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || len(name) <= len(ext) || !strings.EqualFold(name[len(name)-len(ext):], ext) {
+		if len(name) <= len(ext) || !strings.EqualFold(name[len(name)-len(ext):], ext) {
 			continue
 		}
 		l.add(name[:len(name)-len(ext)], name)
+		if e.Type().IsRegular() {
+			continue
+		}
+		path := l.prefix + name
+		p := modeProblem(e.Type())
+		if e.Type()&fs.ModeSymlink != 0 {
+			p = fileProblem(path)
+		}
+		if p != "" {
+			if l.problems == nil {
+				l.problems = map[string]string{}
+			}
+			l.problems[path] = p
+		}
 	}
 	return l, nil
 }

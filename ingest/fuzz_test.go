@@ -42,7 +42,12 @@ func FuzzReadManifest(f *testing.F) {
 	f.Add([]byte("id,path,label\na,\"b\"c,d\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Files whose name has an even length "exist", so both outcomes are explored.
-		exists := func(p string) bool { return len(p)%2 == 0 }
+		exists := func(p string) string {
+			if len(p)%2 == 0 {
+				return ""
+			}
+			return "does not exist"
+		}
 		for _, labels := range [][]string{nil, {"dog", "cat"}} {
 			ds, err := parseManifest(bytes.NewReader(data), "fuzz.csv", "/m", ManifestOptions{Labels: labels}, exists)
 			if err != nil {

@@ -42,8 +42,9 @@ const (
 //
 // A row is Rejected when its field count differs from the header's, its id, path
 // or label is empty, its split is not train, val, test or empty, its label is not
-// in opts.Labels, a media file it names does not exist, or its id appeared on an
-// earlier row. The first row naming an id claims it, even if that row is
+// in opts.Labels, a media file it names is not a regular file (the reason says what it is
+// instead: absent, a directory, a symbolic link loop, a named pipe, …), or its id appeared on
+// an earlier row. The first row naming an id claims it, even if that row is
 // rejected; a later row with the id is Rejected (never dropped) under the id
 // "<id>#<manifest file>:<line>", so every id in the Dataset is unique.
 //
@@ -55,17 +56,12 @@ func ReadManifest(path string, opts ManifestOptions) (*Dataset, error) {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	defer f.Close()
-	return parseManifest(f, path, filepath.Dir(path), opts, fileExists)
-}
-
-func fileExists(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && !st.IsDir()
+	return parseManifest(f, path, filepath.Dir(path), opts, fileProblem)
 }
 
 // parseManifest does the work of ReadManifest on an open manifest whose relative
-// paths resolve against dir; exists reports whether a media file is there.
-func parseManifest(r io.Reader, src, dir string, opts ManifestOptions, exists func(string) bool) (*Dataset, error) {
+// paths resolve against dir; problem says what is wrong with a media file ("" if nothing).
+func parseManifest(r io.Reader, src, dir string, opts ManifestOptions, problem func(string) string) (*Dataset, error) {
 	ds := &Dataset{Name: opts.Name}
 	if ds.Name == "" {
 		ds.Name = ManifestName
@@ -158,6 +154,16 @@ func parseManifest(r io.Reader, src, dir string, opts ManifestOptions, exists fu
 			continue
 		}
 		_, known := labelID[label]
+		var fileIssue string
+		if c.Path != "" {
+			if fileIssue = problem(c.Path); fileIssue != "" {
+				fileIssue = fmt.Sprintf("media file %s %s", c.Path, fileIssue)
+			} else if c.AudioPath != "" {
+				if p := problem(c.AudioPath); p != "" {
+					fileIssue = fmt.Sprintf("audio file %s %s", c.AudioPath, p)
+				}
+			}
+		}
 		switch {
 		case c.ID == "":
 			reject("empty %s", ColID)
@@ -169,10 +175,8 @@ func parseManifest(r io.Reader, src, dir string, opts ManifestOptions, exists fu
 			reject("split %q, want train, val, test or empty", c.Split)
 		case len(opts.Labels) > 0 && !known:
 			reject("label %q is not in the fixed label list", label)
-		case !exists(c.Path):
-			reject("media file %s does not exist", c.Path)
-		case c.AudioPath != "" && !exists(c.AudioPath):
-			reject("audio file %s does not exist", c.AudioPath)
+		case fileIssue != "":
+			reject("%s", fileIssue)
 		default:
 			rows = append(rows, row{clip: c, label: label})
 		}

@@ -123,7 +123,7 @@ func TestReadManifestIDsStayUnique(t *testing.T) {
 		"a,x.mp4,dog\n" + // line 4: rejected as a#m.csv:4, which is taken
 		"m.csv:6,x.mp4,dog\n" + // line 5
 		"b\n" // line 6: placeholder m.csv:6, which is taken
-	ds, err := parseManifest(strings.NewReader(data), "m.csv", "/d", ManifestOptions{}, func(string) bool { return true })
+	ds, err := parseManifest(strings.NewReader(data), "m.csv", "/d", ManifestOptions{}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

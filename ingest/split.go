@@ -70,7 +70,7 @@ func (f Fractions) counts(n int) (train, val, test int) {
 
 // assignGroups shuffles the distinct groups (e.g. actors) with seed and gives the
 // first share to train, the next to val and the rest to test.
-func assignGroups(groups []string, f Fractions, seed uint64) map[string]string {
+func assignGroups(groups []string, f Fractions, seed Seed) map[string]string {
 	g := sortedUnique(groups)
 	shuffle(g, seed)
 	nTrain, nVal, _ := f.counts(len(g))
@@ -89,7 +89,7 @@ func assignGroups(groups []string, f Fractions, seed uint64) map[string]string {
 }
 
 // carve picks round(frac*n) of the distinct keys by a seeded shuffle; they become val.
-func carve(keys []string, frac float64, seed uint64) map[string]bool {
+func carve(keys []string, frac float64, seed Seed) map[string]bool {
 	k := sortedUnique(keys)
 	shuffle(k, seed)
 	n := int(math.Round(frac * float64(len(k))))
@@ -102,7 +102,7 @@ func carve(keys []string, frac float64, seed uint64) map[string]bool {
 
 // carveIndex is carve for items with distinct keys, given by index: it sorts the
 // indices by key, shuffles them and returns the first round(frac*n).
-func carveIndex(idx []int, key func(int) string, frac float64, seed uint64) []int {
+func carveIndex(idx []int, key func(int) string, frac float64, seed Seed) []int {
 	idx = slices.Clone(idx)
 	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(key(a), key(b)) })
 	shuffle(idx, seed)
@@ -132,8 +132,8 @@ func sortedUnique(s []string) []string {
 // shuffle is a Fisher–Yates shuffle driven by SplitMix64. It is written out here,
 // not taken from math/rand, so a seed gives the same split on every Go release
 // and platform.
-func shuffle[T any](s []T, seed uint64) {
-	state := seed
+func shuffle[T any](s []T, seed Seed) {
+	state := uint64(seed)
 	for i := len(s) - 1; i > 0; i-- {
 		state += 0x9e3779b97f4a7c15
 		z := state

@@ -27,7 +27,7 @@ type VGGSoundOptions struct {
 	// keeps the same split).
 	ValFrac float64
 	// Seed drives the val shuffle.
-	Seed uint64
+	Seed Seed
 }
 
 // VGGSoundName is the Dataset.Name and Clip.Source of VGGSound clips.
@@ -192,6 +192,7 @@ func parseVGGSound(r io.Reader, src string, files *dirListing, opts VGGSoundOpti
 		}
 		ds.Clips = append(ds.Clips, Clip{ID: r.id, Path: files.prefix + files.names[r.file], Label: remap[r.label], Split: r.split, Source: VGGSoundName})
 	}
+	ds.rejectFileProblems(files.problem)
 	return ds, nil
 }
 

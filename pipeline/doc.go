@@ -19,8 +19,13 @@
 // Each clip has a deadline (Config.ClipTimeout, 60 s by default): decoding stops
 // between packets and FFmpeg's blocking reads are interrupted, and the clip fails
 // at its stage with "deadline exceeded after 60s". A decoder stuck where no
-// deadline reaches (opening a FIFO) is abandoned by a watchdog and its worker
-// replaced, so one bad file never hangs the run. Clip ids that are not UTF-8 are
+// deadline reaches (a read blocked in the kernel) is abandoned by a watchdog soon
+// after the deadline and its worker replaced, so one bad file never hangs the run.
+// (The ingest readers refuse named pipes and other non-regular files up front.)
+//
+// A resume checks that the folder was started with the same preset and the same
+// clip list (index.json's clip_list fingerprint) and refuses otherwise with a
+// *ConfigError that says what differs; so are the other configuration problems. Clip ids that are not UTF-8 are
 // stored escaped (\xHH) in shards and failures.jsonl alike, so resume sees them.
 package pipeline
 

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -26,7 +25,7 @@ type Config struct {
 	Workers   int             // decode+features workers; 0 means runtime.NumCPU()
 	ShardRows int             // rows per shard; 0 means a size that keeps shards near 256 MB
 	Resume    bool            // keep complete shards and logged failures in Out, extract the rest
-	Seed      uint64          // seeds the random crops of presets that crop (with the clip id)
+	Seed      ingest.Seed     // seeds the random crops of presets that crop (with the clip id)
 	Progress  io.Writer       // progress bar or log lines; nil for none
 	// ClipTimeout bounds the time one clip may take (decode and features). A clip that
 	// exceeds it fails at the stage it was in with "deadline exceeded after …"; a decoder
@@ -59,19 +58,39 @@ type Summary struct {
 	Canceled          bool // stopped early by the context; the rest can be resumed
 }
 
-// Validate checks the configuration and says what to change.
+// ConfigError is a problem with the run's configuration or its output folder that the user
+// must fix before anything is extracted: a bad setting, an output path that is a file, a
+// folder holding another run, a resume with another preset or clip list. Commands exit with
+// the usage code (2) for it; every other error of Extract aborts the run (an unwritable folder,
+// a full disk).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configErrorf returns a *ConfigError with a formatted message.
+func configErrorf(format string, a ...any) error {
+	return &ConfigError{Err: fmt.Errorf(format, a...)}
+}
+
+// Validate checks the configuration and says what to change; its errors are *ConfigError.
 func (c *Config) Validate() error {
 	switch {
 	case c.Dataset == nil:
-		return errors.New("no dataset given")
+		return configErrorf("no dataset given")
 	case c.Out == "":
-		return errors.New("no output folder given: set --out")
+		return configErrorf("no output folder given: set --out")
 	case c.Workers < 0:
-		return fmt.Errorf("workers must be ≥ 0 (0 = one per CPU), got %d", c.Workers)
+		return configErrorf("workers must be ≥ 0 (0 = one per CPU), got %d", c.Workers)
 	case c.ShardRows < 0:
-		return fmt.Errorf("shard rows must be ≥ 0 (0 = automatic), got %d", c.ShardRows)
+		return configErrorf("shard rows must be ≥ 0 (0 = automatic), got %d", c.ShardRows)
 	}
-	return c.Preset.Validate()
+	if err := c.Preset.Validate(); err != nil {
+		return &ConfigError{Err: err}
+	}
+	return nil
 }
 
 type job struct {
@@ -101,13 +120,13 @@ func Extract(ctx context.Context, cfg Config) (*Summary, error) {
 	if shardRows == 0 {
 		shardRows = AutoShardRows(cfg.Preset)
 	}
-	out, err := openOutput(cfg)
+	ds := EscapeIDs(cfg.Dataset)
+	out, err := openOutput(cfg, ds)
 	if err != nil {
 		return nil, err
 	}
 	defer out.close()
 
-	ds := safeIDs(cfg.Dataset)
 	sum := &Summary{Total: len(ds.Clips) + len(ds.Rejected)}
 	for _, r := range ds.Rejected {
 		if out.done[r.ClipID] {
@@ -214,8 +233,7 @@ func watch(ctx context.Context, w *Worker, c ingest.Clip, cfg Config) (*shard.Ro
 		row, f := w.ProcessContext(ctx, c)
 		ch <- outcome{row, f}
 	}()
-	grace := min(max(w.ClipTimeout/2, 100*time.Millisecond), 10*time.Second)
-	timer := time.NewTimer(w.ClipTimeout + grace)
+	timer := time.NewTimer(w.ClipTimeout + watchdogGrace(w.ClipTimeout))
 	defer timer.Stop()
 	select {
 	case o := <-ch:
@@ -232,6 +250,13 @@ func watch(ctx context.Context, w *Worker, c ingest.Clip, cfg Config) (*shard.Ro
 	nw.ClipTimeout = w.ClipTimeout
 	return nil, &shard.Failure{ClipID: c.ID, Path: path, Stage: stage,
 		Error: fmt.Sprintf("%s: %v; the decoder did not stop and was abandoned", path, deadlineError{w.ClipTimeout})}, nw
+}
+
+// watchdogGrace is how long after its deadline a clip's worker may take to return before the
+// watchdog gives up on it: enough for a decoder that checks its context to notice, little
+// enough that a stuck clip costs about the timeout the user asked for.
+func watchdogGrace(timeout time.Duration) time.Duration {
+	return min(max(timeout/10, 50*time.Millisecond), time.Second)
 }
 
 // deadlineError is the cause of a clip's context when ClipTimeout runs out.
@@ -259,12 +284,13 @@ func AutoShardRows(p features.Preset) int {
 	return max(16, min(4096, n))
 }
 
-// safeIDs returns ds with every clip id that is not valid UTF-8 escaped (each invalid byte
-// written as \xHH). failures.jsonl (JSON) and the shards' utf8 clip_id column cannot keep such
-// an id exactly, and an id that reads back differently would be extracted again on resume.
+// EscapeIDs returns ds with every clip id that is not valid UTF-8 escaped (each invalid byte
+// written as \xHH), as Extract stores them; other runners (Apache Beam) call it to store the
+// same ids. failures.jsonl (JSON) and the shards' utf8 clip_id column cannot keep such an id
+// exactly, and an id that reads back differently would be extracted again on resume.
 // An escaped id that collides with another id gets "~" appended until it is unique. ds itself
 // is not modified; it is returned as is when every id is valid.
-func safeIDs(ds *ingest.Dataset) *ingest.Dataset {
+func EscapeIDs(ds *ingest.Dataset) *ingest.Dataset {
 	valid := true
 	for _, c := range ds.Clips {
 		valid = valid && utf8.ValidString(c.ID)

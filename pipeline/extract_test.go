@@ -1,12 +1,17 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/asticode/go-astiav"
 	"github.com/avbalance/avbalance/features"
@@ -146,12 +151,31 @@ func TestExtractBadInput(t *testing.T) {
 func TestExtractResume(t *testing.T) {
 	ds := badManifest(t)
 	out := t.TempDir()
-	// First run: only part of the clips, as if it had been stopped.
-	part := *ds
-	part.Clips = ds.Clips[:2]
-	if _, err := Extract(context.Background(), Config{Dataset: &part, Preset: preset(t, "tiny"), Out: out, ShardRows: 1}); err != nil {
+	// First run, then cut back to what a run stopped after its second shard leaves: two
+	// one-row shards and the failure lines of the rows rejected up front (written first).
+	if _, err := Extract(context.Background(), Config{Dataset: ds, Preset: preset(t, "tiny"), Out: out, ShardRows: 1}); err != nil {
 		t.Fatal(err)
 	}
+	files, err := shard.Scan(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files[2:] {
+		os.Remove(filepath.Join(out, f))
+	}
+	fails, err := shard.ReadFailures(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(out, shard.FailuresFile))
+	log, err := shard.OpenFailureLog(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fails[:len(ds.Rejected)] {
+		log.Append(f)
+	}
+	log.Close()
 	// A leftover temporary shard from a crash must be ignored and removed.
 	tmp := filepath.Join(out, shard.ShardName(99)+shard.TempExt)
 	if err := os.WriteFile(tmp, []byte("half a shard"), 0o644); err != nil {
@@ -262,5 +286,144 @@ func TestExtractRealVGGSound(t *testing.T) {
 	sort.Strings(ids)
 	if len(ids) != 9 {
 		t.Errorf("ids %v", ids)
+	}
+}
+
+// TestExtractResumeOtherClipList: a resume with a clip list other than the one the folder was
+// started with (a clip added, a clip relabelled, another label list) is refused with a
+// *ConfigError that says what differs; the same list in another row order, or with its media
+// in another folder, resumes.
+func TestExtractResumeOtherClipList(t *testing.T) {
+	ds := badManifest(t)
+	out := t.TempDir()
+	if _, err := Extract(context.Background(), Config{Dataset: ds, Preset: preset(t, "tiny"), Out: out, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	variant := func(change func(*ingest.Dataset)) *ingest.Dataset {
+		v := *ds
+		v.Clips = slices.Clone(ds.Clips)
+		v.Rejected = slices.Clone(ds.Rejected)
+		v.Labels = slices.Clone(ds.Labels)
+		change(&v)
+		return &v
+	}
+	added := variant(func(v *ingest.Dataset) {
+		c := v.Clips[0]
+		c.ID = "added"
+		v.Clips = append(v.Clips, c)
+	})
+	relabelled := variant(func(v *ingest.Dataset) { v.Clips[0].Label = 1 - v.Clips[0].Label })
+	resplit := variant(func(v *ingest.Dataset) { v.Clips[0].Split = ingest.SplitTest })
+	moreLabels := variant(func(v *ingest.Dataset) { v.Labels = append(v.Labels, "c") })
+	for _, c := range []struct {
+		name string
+		ds   *ingest.Dataset
+		want []string // in the message
+	}{
+		{"added", added, []string{"11 clips and 2 rejected rows", "started with 10 and 2"}},
+		{"relabelled", relabelled, []string{`clip good has label a, split "train" in the folder, label b`}},
+		{"resplit", resplit, []string{`clip good has label a, split "train" in the folder, label a, split "test" in the list`}},
+		{"more labels", moreLabels, []string{"its labels are [a b c], the folder's are [a b]"}},
+	} {
+		_, err := Extract(context.Background(), Config{Dataset: c.ds, Preset: preset(t, "tiny"), Out: out, Resume: true})
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("%s: resume gave %v, want a *ConfigError", c.name, err)
+			continue
+		}
+		for _, w := range append(c.want, "another clip list", "another --out") {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error does not say %q:\n%v", c.name, w, err)
+			}
+		}
+	}
+	reordered := variant(func(v *ingest.Dataset) { slices.Reverse(v.Clips) })
+	moved := variant(func(v *ingest.Dataset) {
+		for i := range v.Clips {
+			v.Clips[i].Path = "/elsewhere/" + filepath.Base(v.Clips[i].Path)
+		}
+	})
+	for name, v := range map[string]*ingest.Dataset{"reordered": reordered, "moved": moved} {
+		sum, err := Extract(context.Background(), Config{Dataset: v, Preset: preset(t, "tiny"), Out: out, Resume: true})
+		if err != nil {
+			t.Errorf("%s: the same clip list was refused: %v", name, err)
+		} else if sum.Skipped != sum.Total {
+			t.Errorf("%s: resume of a finished folder did work: %+v", name, sum)
+		}
+	}
+	checkAccounting(t, out, ds)
+}
+
+// TestProgressWhileStalled: the progress log keeps coming while no clip finishes (a run waiting
+// on stuck clips), and stops with Finish.
+func TestProgressWhileStalled(t *testing.T) {
+	var mu syncBuffer
+	p := NewProgress(&mu, 3, 40*time.Millisecond)
+	p.Done(true)
+	time.Sleep(300 * time.Millisecond) // no clip finishes meanwhile
+	p.Finish()
+	n := strings.Count(mu.String(), "\n")
+	time.Sleep(100 * time.Millisecond)
+	if n < 3 {
+		t.Errorf("%d progress lines in 300 ms of stall with a 40 ms interval, want several:\n%s", n, mu.String())
+	}
+	if after := strings.Count(mu.String(), "\n"); after != n {
+		t.Errorf("progress lines after Finish: %d, then %d", n, after)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the Progress ticker and the test reading it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestExtractNotes: a clip whose display matrix turns it and one whose header lies about its
+// duration are extracted turned and sampled over their real duration, and their rows say so
+// in the notes column; other rows have no notes.
+func TestExtractNotes(t *testing.T) {
+	media := filepath.Dir(testmedia.Generated(t, "rotate_90.mp4"))
+	wav := filepath.Join(media, "tone.wav")
+	ds := &ingest.Dataset{Name: "manifest", Labels: []string{"a"}, Clips: []ingest.Clip{
+		{ID: "rotated", Path: filepath.Join(media, "rotate_90.mp4"), AudioPath: wav, Split: "train"},
+		{ID: "lies", Path: filepath.Join(media, "duration_lies.mkv"), AudioPath: wav, Split: "train"},
+		{ID: "plain", Path: filepath.Join(media, "sine_h264_aac.mp4"), Split: "train"},
+	}}
+	out := t.TempDir()
+	if _, err := Extract(context.Background(), Config{Dataset: ds, Preset: preset(t, "tiny"), Out: out, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	rows, fails := checkAccounting(t, out, ds)
+	if len(fails) > 0 {
+		t.Fatalf("failures: %v", fails)
+	}
+	for id, want := range map[string]string{"rotated": "display: frames turned as players show them (rotate 90° clockwise",
+		"lies": "duration: the container header says 3.6e+06 s", "plain": ""} {
+		r := rows[id]
+		if (want == "") != (r.Notes == "") || !strings.Contains(r.Notes, want) {
+			t.Errorf("%s: notes %q, want %q", id, r.Notes, want)
+		}
+		if d := r.DurationS; d < 1.9 || d > 2.1 {
+			t.Errorf("%s: duration_s %g, want 2", id, d)
+		}
+	}
+	rep, err := shard.Inspect(out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Notes["display"] != 1 || rep.Notes["duration"] != 1 {
+		t.Errorf("inspect counts notes %v, want display 1 and duration 1", rep.Notes)
 	}
 }

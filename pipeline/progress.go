@@ -12,7 +12,9 @@ import (
 )
 
 // Progress receives a count each time a clip is finished. It draws a bar on a
-// terminal and otherwise logs one line per Interval: clips/s, ok, failed, ETA.
+// terminal and otherwise logs one line per interval: clips/s, ok, failed, ETA. The
+// line (or the bar) comes every interval even while no clip finishes, so a run
+// waiting on slow or stuck clips still shows it is alive.
 type Progress struct {
 	mu       sync.Mutex
 	out      io.Writer
@@ -22,13 +24,19 @@ type Progress struct {
 	start    time.Time
 	last     time.Time
 	interval time.Duration
+	stop     chan struct{} // closed by Finish: ends the ticker
+	finished bool
 }
 
 // NewProgress reports to out about a run of total clips. A nil out reports nothing.
 // A bar is drawn when out is a terminal; otherwise a log line appears every interval.
+// Call Finish at the end.
 func NewProgress(out io.Writer, total int, interval time.Duration) *Progress {
-	p := &Progress{out: out, total: total, start: time.Now(), interval: interval}
+	p := &Progress{out: out, total: total, start: time.Now(), interval: interval, stop: make(chan struct{})}
 	p.last = p.start
+	if out != nil && interval > 0 {
+		go p.tick()
+	}
 	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(out),
@@ -41,6 +49,27 @@ func NewProgress(out io.Writer, total int, interval time.Duration) *Progress {
 		)
 	}
 	return p
+}
+
+// tick reports every interval in which Done reported nothing, until Finish.
+func (p *Progress) tick() {
+	t := time.NewTicker(p.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			if p.bar != nil {
+				_ = p.bar.Add(0) // redraws the elapsed time
+			} else if now.Sub(p.last) >= p.interval {
+				p.last = now
+				fmt.Fprintln(p.out, p.line(now))
+			}
+			p.mu.Unlock()
+		}
+	}
 }
 
 // Done records one finished clip.
@@ -73,6 +102,11 @@ func (p *Progress) Finish() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	p.finished = true
+	close(p.stop)
 	if p.bar != nil {
 		_ = p.bar.Finish()
 		fmt.Fprintln(p.out)

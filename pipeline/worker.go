@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +25,7 @@ type Worker struct {
 	// leaves it 0; Extract sets it from Config.ClipTimeout.
 	ClipTimeout time.Duration
 
-	seed  uint64
+	seed  ingest.Seed
 	audio *audio.Decoder
 	video *video.Decoder
 	feat  *features.Extractor
@@ -44,7 +45,7 @@ func (w *Worker) current() (stage, path string) {
 }
 
 // NewWorker makes a worker for preset p; seed seeds the random crops (with the clip id).
-func NewWorker(p features.Preset, seed uint64) *Worker {
+func NewWorker(p features.Preset, seed ingest.Seed) *Worker {
 	return &Worker{
 		seed:  seed,
 		audio: audio.NewDecoder(p.SampleRate),
@@ -156,6 +157,7 @@ func (w *Worker) ProcessContext(ctx context.Context, c ingest.Clip) (row *shard.
 		Frames:    frames,
 		DurationS: float32(dur),
 		Source:    c.Source,
+		Notes:     strings.Join(w.video.Notes(), "; "),
 	}, nil
 }
 
@@ -199,8 +201,8 @@ func (s *audioSink) Packet(pkt *astiav.Packet) error {
 
 // clipSeed derives a per-clip seed from the run seed and the clip id, so random
 // crops do not depend on worker scheduling.
-func clipSeed(seed uint64, id string) uint64 {
+func clipSeed(seed ingest.Seed, id string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
-	return h.Sum64() ^ seed
+	return h.Sum64() ^ uint64(seed)
 }

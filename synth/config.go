@@ -6,26 +6,28 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+
+	"github.com/avbalance/avbalance/ingest"
 )
 
 // Config says what to generate. Zero values of the plain fields mean the documented default;
 // a zero Cues means DefaultCues().
 type Config struct {
-	Out        string  `json:"-"`           // output folder (created); clips go to Out/clips, manifest.csv and synth.json to Out
-	Clips      int     `json:"clips"`       // number of clips; default 360
-	Seed       int64   `json:"seed"`        // seeds labels, splits and every clip's signals; 0 is a valid seed
-	Classes    int     `json:"classes"`     // number of classes, even (= 2 × pairs); default 6
-	Seconds    float64 `json:"seconds"`     // clip length; default 2
-	Width      int     `json:"width"`       // frame width in pixels, even; default 112
-	Height     int     `json:"height"`      // frame height in pixels, even; default 112
-	FPS        int     `json:"fps"`         // video frame rate; default 12
-	SampleRate int     `json:"sample_rate"` // audio rate in Hz (mono); default 16000
-	ValFrac    float64 `json:"val_frac"`    // share of each class in "val"; with TestFrac both 0 → 0.15 each
-	TestFrac   float64 `json:"test_frac"`   // share of each class in "test"; the rest is "train"
-	Workers    int     `json:"-"`           // concurrent clips (one encoder thread each); default GOMAXPROCS
-	VideoCodec string  `json:"video_codec"` // encoder name; "" → libx264 if available, else mpeg4
-	CRF        int     `json:"crf"`         // libx264 constant rate factor (mpeg4: qscale = CRF/6+1); default 20
-	Cues       Cues    `json:"cues"`        // how each modality carries the class
+	Out        string      `json:"-"`           // output folder (created); clips go to Out/clips, manifest.csv and synth.json to Out
+	Clips      int         `json:"clips"`       // number of clips; default 360
+	Seed       ingest.Seed `json:"seed"`        // seeds labels, splits and every clip's signals; 0 is a valid seed
+	Classes    int         `json:"classes"`     // number of classes, even (= 2 × pairs); default 6
+	Seconds    float64     `json:"seconds"`     // clip length; default 2
+	Width      int         `json:"width"`       // frame width in pixels, even; default 112
+	Height     int         `json:"height"`      // frame height in pixels, even; default 112
+	FPS        int         `json:"fps"`         // video frame rate; default 12
+	SampleRate int         `json:"sample_rate"` // audio rate in Hz (mono); default 16000
+	ValFrac    float64     `json:"val_frac"`    // share of each class in "val"; with TestFrac both 0 → 0.15 each
+	TestFrac   float64     `json:"test_frac"`   // share of each class in "test"; the rest is "train"
+	Workers    int         `json:"-"`           // concurrent clips (one encoder thread each); default GOMAXPROCS
+	VideoCodec string      `json:"video_codec"` // encoder name; "" → libx264 if available, else mpeg4
+	CRF        int         `json:"crf"`         // libx264 constant rate factor (mpeg4: qscale = CRF/6+1); default 20
+	Cues       Cues        `json:"cues"`        // how each modality carries the class
 }
 
 // Cues are the knobs of the class design (see the package doc). Audio tells the pair

@@ -3,6 +3,8 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/avbalance/avbalance/ingest"
 )
 
 // renderer draws the raw signals of one clip. One per worker; its buffers are reused per clip.
@@ -35,7 +37,7 @@ const (
 
 // seedRNG makes a PCG state from the run seed, a stream constant and an index, so each clip's
 // signals depend only on (Seed, clip index), never on worker scheduling.
-func seedRNG(p *rand.PCG, seed int64, stream, index uint64) {
+func seedRNG(p *rand.PCG, seed ingest.Seed, stream, index uint64) {
 	p.Seed(splitmix(uint64(seed)^stream), splitmix(index^stream<<1))
 }
 

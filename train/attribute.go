@@ -124,7 +124,7 @@ func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attr
 	}
 	rows := t.splits[ac.Split]
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("train: attribute: no rows with split %q (have %v)", ac.Split, splitNames(t.splits))
+		return nil, configErrorf("train: attribute: no rows with split %q in these shards (they have %s)", ac.Split, splitCounts(t.splits))
 	}
 	if ac.Method == AttrIGInput {
 		out, worst, err := attributeInputs(ctx, ac, t, rows, norm)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/internal/atomicfile"
 )
 
@@ -160,13 +161,13 @@ type Config struct {
 	Head   Head   `json:"head"`  // fusion modes
 	Embed  int    `json:"embed"` // embedding size per modality (resnet18: 512)
 
-	Epochs      int       `json:"epochs"`
-	Batch       int       `json:"batch"`
-	LR          float64   `json:"lr"`
-	Optimizer   Optimizer `json:"optimizer"`
-	Momentum    float64   `json:"momentum"`
-	WeightDecay float64   `json:"weight_decay"`
-	Seed        uint64    `json:"seed"`
+	Epochs      int         `json:"epochs"`
+	Batch       int         `json:"batch"`
+	LR          float64     `json:"lr"`
+	Optimizer   Optimizer   `json:"optimizer"`
+	Momentum    float64     `json:"momentum"`
+	WeightDecay float64     `json:"weight_decay"`
+	Seed        ingest.Seed `json:"seed"`
 
 	// How modality shares are measured, in every fusion run's metrics and
 	// in attr-reg's penalty: Grad×Input on the embeddings of AttrQuantity
@@ -182,6 +183,10 @@ type Config struct {
 	// MethodInfo makes; nil means the mode's defaults. In config.json its
 	// fields stand beside the others.
 	Method MethodConfig `json:"-"`
+
+	// TrainedOn is what the run was trained on; RunSource records it, and
+	// eval, attribute and --resume check the data they are given against it.
+	TrainedOn *DataIdentity `json:"trained_on,omitempty"`
 
 	Workers int  `json:"workers"` // loader goroutines filling batches
 	Resume  bool `json:"-"`

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+
+	"github.com/avbalance/avbalance/ingest"
 )
 
 // Example is one clip as the loader sees it. Audio and Frames may alias
@@ -124,9 +126,9 @@ func splitIndex(src Source) (map[string][]int, error) {
 }
 
 // shuffled returns a permutation of rows fixed by (seed, epoch).
-func shuffled(rows []int, seed uint64, epoch int) []int {
+func shuffled(rows []int, seed ingest.Seed, epoch int) []int {
 	out := append([]int(nil), rows...)
-	r := rand.New(rand.NewPCG(seed, uint64(epoch)+0x9e3779b97f4a7c15))
+	r := rand.New(rand.NewPCG(uint64(seed), uint64(epoch)+0x9e3779b97f4a7c15))
 	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
 }

@@ -17,7 +17,18 @@
 //   - AfterBackward changes gradients before the optimizer (OGM-GE);
 //   - StartEpoch and EndEpoch follow a per-epoch schedule;
 //   - Report completes the metrics of a pass; State and SetState go into
-//     checkpoints, so a resumed run ends as an uninterrupted one.
+//     checkpoints, so a resumed run ends as an uninterrupted one;
+//   - Prepare runs before training, with the run's data (Prep): to train
+//     other runs on it and embed with them (UMT's teachers).
+//
+// Graph gives a method more than the loss's inputs: the head applied to
+// other embeddings and its per-modality parts (MMPareto's unimodal logits,
+// AGM's padded logits), and encoder replicas — a second copy of an encoder
+// whose parameter nodes share the model's tensors, so that the gradient of
+// a loss through it arrives apart (Step.ReplicaGrads) from the gradient
+// through the primary encoder, from the one gradient call a graph has. An
+// epoch hook can embed a sample of the train split with the current
+// weights (Epoch.TrainEmbeddings, PMR's prototypes).
 //
 // A new method is one file: its config type, its Method type (embedding
 // NoHooks) and an init that registers it.

@@ -84,7 +84,11 @@ func ExampleMethods() {
 	// audio
 	// video
 	// concat
+	// agm
 	// attr-reg
+	// mmpareto
 	// ogm-ge
+	// pmr
+	// umt
 	// [alpha ge-noise ogm-end ogm-start]
 }

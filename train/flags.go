@@ -24,7 +24,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) (finish func() error) {
 	fs.Var(&c.Optimizer, "optimizer", "`optimizer`: sgd (with momentum) or adam")
 	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "SGD momentum")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay")
-	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for initialisation, shuffling and a method's noise")
+	fs.Var(&c.Seed, "seed", "`seed` for initialisation, shuffling and a method's noise")
 	fs.Var(&c.Target, "target", "target modality `shares` (pulled by attr-reg; the penalty column of every fusion run)")
 	fs.Var(&c.AttrClass, "attr-class", "shares attribute the true or the predicted `class`")
 	fs.Var(&c.AttrQuantity, "attr-quantity", "shares attribute the `quantity` logit (raw, default), logprob, centered (logit minus the class mean) or margin (to the runner-up)")

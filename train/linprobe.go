@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/avbalance/avbalance/attribution"
 	"gonum.org/v1/gonum/optimize"
 )
 
@@ -76,7 +77,7 @@ func fitLinearProbe(train, test embeddingSet, classes int) (float64, error) {
 		total := 0.0
 		for i, x := range xs {
 			linearLogits(logits, w, x, classes)
-			p := softmax(logits)
+			p := attribution.Softmax(logits)
 			total -= math.Log(math.Max(p[train.labels[i]], 1e-300))
 			if grad == nil {
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/avbalance/avbalance/ingest"
@@ -91,6 +92,10 @@ func (t *trainer) step(s *Step, b *batch, acc *accum) error {
 	if err := n.run(); err != nil {
 		return err
 	}
+	if loss := values64(n.loss); len(loss) == 1 && (math.IsNaN(loss[0]) || math.IsInf(loss[0], 0)) {
+		return configErrorf("train: the %s loss is %g in epoch %d: training diverged; lower --lr (attr-reg: --lambda or --lambda-max)",
+			t.cfg.Mode, loss[0], s.Epoch+1)
+	}
 	s.Emb = [2][]float64{values64(n.emb[0]), values64(n.emb[1])}
 	s.Logits = values64(n.logits)
 	s.Head = t.m.attrHead()
@@ -101,11 +106,47 @@ func (t *trainer) step(s *Step, b *batch, acc *accum) error {
 	for i, g := range n.grads {
 		s.Grads[i] = g.Value().Data().([]float32)
 	}
+	n.replicaGrads(s)
 	if err := t.method.AfterBackward(s); err != nil {
 		return fmt.Errorf("train: %s: %w", t.cfg.Mode, err)
 	}
+	foldReplicas(s)
 	t.opt.step(n.used, s.Grads)
 	return nil
+}
+
+// replicaGrads points s.ReplicaGrads at the gradients through the graph's
+// encoder replicas.
+func (n *net) replicaGrads(s *Step) {
+	if len(n.replicas) == 0 {
+		return
+	}
+	if s.ReplicaGrads == nil {
+		s.ReplicaGrads = make([][][]float32, len(n.replicas))
+	}
+	for r, rep := range n.replicas {
+		if s.ReplicaGrads[r] == nil {
+			s.ReplicaGrads[r] = make([][]float32, len(n.used))
+		}
+		for j, i := range rep.at {
+			s.ReplicaGrads[r][i] = rep.grads[j].Value().Data().([]float32)
+		}
+	}
+}
+
+// foldReplicas adds the replica gradients AfterBackward left to s.Grads:
+// a replica shares its encoder's weights.
+func foldReplicas(s *Step) { addReplicas(s.Grads, s.ReplicaGrads) }
+
+// addReplicas adds every non-nil replica gradient to grads.
+func addReplicas[F float32 | float64](grads [][]F, replicas [][][]F) {
+	for _, rg := range replicas {
+		for i, g := range rg {
+			for j, v := range g {
+				grads[i][j] += v
+			}
+		}
+	}
 }
 
 // evalPass computes metrics of rows with the forward-only graph; real use
@@ -165,7 +206,7 @@ func (t *trainer) forEach(ctx context.Context, rows []int, acc *accum, visit vis
 			for i := 0; i < b.n; i++ {
 				var e [2][]float64
 				for m := range e {
-					if d := len(emb[m]) / t.cfg.Batch; d > 0 {
+					if d := len(emb[m]) / t.batch; d > 0 {
 						e[m] = emb[m][i*d : (i+1)*d]
 					}
 				}

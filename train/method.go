@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/train/op"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -15,15 +17,6 @@ import (
 
 // Mode names a training mode: a unimodal baseline or a fusion method.
 type Mode string
-
-// The modes of this package (each registered by its own file).
-const (
-	ModeAudio   Mode = "audio"
-	ModeVideo   Mode = "video"
-	ModeConcat  Mode = "concat"
-	ModeOGMGE   Mode = "ogm-ge"
-	ModeAttrReg Mode = "attr-reg"
-)
 
 func (m Mode) String() string { return string(m) }
 
@@ -113,6 +106,10 @@ type Method interface {
 	// steps (random generators, adaptive weights) in checkpoints.
 	State() ([]byte, error)
 	SetState([]byte) error
+	// Prepare runs once before the first epoch a process trains (so also
+	// when a run resumes), for what the method needs before training, such
+	// as other runs to learn from.
+	Prepare(p *Prep) error
 }
 
 // NoHooks implements every Method hook as doing nothing.
@@ -144,6 +141,9 @@ func (NoHooks) State() ([]byte, error) { return nil, nil }
 
 // SetState implements Method.
 func (NoHooks) SetState([]byte) error { return nil }
+
+// Prepare implements Method.
+func (NoHooks) Prepare(*Prep) error { return nil }
 
 // NoParams is the MethodConfig of a method without hyperparameters.
 type NoParams struct{}
@@ -322,6 +322,49 @@ func (g *Graph) Ones(rows, cols int) *G.Node {
 // ReLU is max(x, 0).
 func (g *Graph) ReLU(x *G.Node) *G.Node { return must(op.ReLU(x)) }
 
+// NLL is each row's negative log-likelihood of its true class under
+// logits [B,K]: −log softmax(logits)[y], [B].
+func (g *Graph) NLL(logits *G.Node) *G.Node { return nll(logits, g.OneHot) }
+
+// Mean is the batch mean Σ Weight ⊙ x of per-row values x [B] over the
+// real rows.
+func (g *Graph) Mean(x *G.Node) *G.Node { return must(G.Sum(must(G.HadamardProd(g.Weight, x)))) }
+
+// Replica builds encoder m again on the batch's input, with parameter
+// nodes of its own over the same tensors, and returns its embeddings
+// [B,E_m] and its index r. The loss's gradient through the replica is
+// Step.ReplicaGrads[r], kept apart from the gradient through the primary
+// encoder (Step.Grads); the trainer adds what AfterBackward leaves of it to
+// Step.Grads, so a replica no hook looks at is plain weight sharing. (One
+// graph has one gradient call; a replica is how a method gets the
+// gradients of two losses w.r.t. one encoder separately.)
+func (g *Graph) Replica(m int) (*G.Node, int) {
+	n := g.b.n
+	x := n.audio
+	if m == 1 {
+		x = n.frames
+	}
+	return g.b.replicate(m, x, n.batch), len(n.replicas) - 1
+}
+
+// ZeroReplica is Replica on an all-zero input of modality m (a zero
+// spectrogram; frames that are zero after normalisation, i.e. of the
+// ImageNet mean colour), computed for one clip and repeated for the B rows.
+func (g *Graph) ZeroReplica(m int) (*G.Node, int) {
+	b, s := g.b, g.b.n.m.spec
+	shape := []int{1, 1, s.audioShape[0], s.audioShape[1]}
+	if m == 1 {
+		shape = []int{s.frameShape[0], 3, s.frameShape[1], s.frameShape[2]}
+	}
+	e := b.replicate(m, b.filled(fmt.Sprintf("zero.input%d", m), 0, shape...), 1)
+	return must(G.Mul(g.Ones(g.Batch(), 1), e)), len(b.n.replicas) - 1
+}
+
+// Part is the head's modality-m part on e [B,E_m], as
+// attribution.Head.Part computes it (concat e·W_m + b/2, sum e·W_m + b_m,
+// mlp the head with the other embedding zero).
+func (g *Graph) Part(m int, e *G.Node) *G.Node { return g.b.part(m, e) }
+
 // StopGradient passes x through with no gradient back.
 func (g *Graph) StopGradient(x *G.Node) *G.Node { return must(op.StopGradient(x)) }
 
@@ -353,6 +396,11 @@ type Step struct {
 	// After the backward pass: one gradient per parameter, in Params order.
 	Grads  [][]float32
 	Params []ParamInfo
+	// ReplicaGrads[r] is the gradient through replica r (Graph.Replica),
+	// in Params order, nil for parameters outside the replica. After
+	// AfterBackward the trainer adds every non-nil one to Grads; a method
+	// that combines them itself sets them to nil.
+	ReplicaGrads [][][]float32
 
 	n *net
 }
@@ -386,15 +434,19 @@ func (s *Step) Dim(m int) int { return s.n.m.spec.embedDim(m) }
 
 // Epoch is what an epoch hook sees.
 type Epoch struct {
-	Index  int // 0-based
-	Epochs int // of the run
-	Seed   uint64
+	Index     int // 0-based
+	Epochs    int // of the run
+	Seed      ingest.Seed
+	TrainRows int // rows of the train split
+
+	ctx context.Context
+	t   *trainer
 }
 
 // newRand is a method's random generator, fixed by the run's seed and a
 // stream number of the method's own.
-func newRand(seed, stream uint64) (*rand.PCG, *rand.Rand) {
-	src := rand.NewPCG(seed, stream)
+func newRand(seed ingest.Seed, stream uint64) (*rand.PCG, *rand.Rand) {
+	src := rand.NewPCG(uint64(seed), stream)
 	return src, rand.New(src)
 }
 

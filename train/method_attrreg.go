@@ -11,6 +11,9 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
+// ModeAttrReg is attribution regularization.
+const ModeAttrReg Mode = "attr-reg"
+
 // LambdaMode says how attr-reg's penalty weight is set.
 type LambdaMode string
 
@@ -41,8 +44,9 @@ type AttrRegConfig struct {
 	// Tolerance is how far the mean shares may end from the target: the
 	// adaptive λ's set point, and the model selection's admission rule.
 	Tolerance float64 `json:"tolerance"`
-	// LambdaRate is the adaptive λ's step: per training step, log λ moves by
-	// LambdaRate·(e − Tolerance)/Tolerance for the smoothed share error e.
+	// LambdaRate is the adaptive λ's largest step: per training step, log λ
+	// moves by LambdaRate·clip((e − Tolerance)/Tolerance, −1, 1) for the
+	// smoothed share error e.
 	LambdaRate float64 `json:"lambda_rate"`
 	LambdaMax  float64 `json:"lambda_max"` // bound of the adaptive λ (and 1e-3 below)
 	// PenaltyToEncoders lets the penalty's gradient reach the encoders;
@@ -61,7 +65,7 @@ func (c *AttrRegConfig) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Lambda, "lambda", c.Lambda, "attr-reg: weight λ of the share penalty (with --lambda-mode adaptive its start value)")
 	fs.Var(&c.LambdaMode, "lambda-mode", "attr-reg: `mode` adaptive (λ follows the share error toward --tolerance) or fixed")
 	fs.Float64Var(&c.Tolerance, "tolerance", c.Tolerance, "attr-reg: the mean shares should end within this of --target (adaptive λ's set point; model selection admits only such epochs)")
-	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's step per training step (log λ += rate·(error − tolerance)/tolerance)")
+	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's largest step per training step (log λ += rate·clip((error − tolerance)/tolerance, ±1))")
 	fs.Float64Var(&c.LambdaMax, "lambda-max", c.LambdaMax, "attr-reg: upper bound of the adaptive λ")
 	fs.BoolVar(&c.PenaltyToEncoders, "penalty-to-encoders", c.PenaltyToEncoders,
 		"attr-reg: let the penalty's gradient reach the encoders (else only the fusion head)")
@@ -97,7 +101,7 @@ func (c *AttrRegConfig) Validate() error {
 
 // defaultAttrReg are attr-reg's defaults.
 func defaultAttrReg() *AttrRegConfig {
-	return &AttrRegConfig{Lambda: 1, LambdaMode: LambdaAdaptive, Tolerance: 0.05, LambdaRate: 0.05, LambdaMax: 100,
+	return &AttrRegConfig{Lambda: 1, LambdaMode: LambdaAdaptive, Tolerance: 0.05, LambdaRate: 0.05, LambdaMax: 10,
 		PenaltyAttribution: AttrGradInput, IGSteps: 8, IGBaseline: BaselineZero}
 }
 
@@ -128,7 +132,9 @@ func init() {
 // |s̄_m − r_m| ≤ Tolerance on the batch's mean shares s̄ (as GECO, Rezende &
 // Viola 2018, does for a reconstruction constraint): after every step, with
 // e the exponential average (0.9) of the batch's max_m |s̄_m − r_m|,
-// log λ += LambdaRate·(e − Tolerance)/Tolerance, within [1e-3, LambdaMax].
+// log λ += LambdaRate·clip((e − Tolerance)/Tolerance, −1, 1), within
+// [1e-3, LambdaMax]: λ grows or shrinks by at most a factor e^LambdaRate a
+// step.
 type attrReg struct {
 	NoHooks
 	cfg       AttrRegConfig
@@ -287,7 +293,7 @@ func (m *attrReg) AfterBackward(s *Step) error {
 		m.errEMA = 0.9*m.errEMA + 0.1*e
 	}
 	m.steps++
-	step := m.cfg.LambdaRate * (m.errEMA - m.cfg.Tolerance) / m.cfg.Tolerance
+	step := m.cfg.LambdaRate * math.Max(-1, math.Min(1, (m.errEMA-m.cfg.Tolerance)/m.cfg.Tolerance))
 	m.lambda = math.Min(m.cfg.LambdaMax, math.Max(1e-3, m.lambda*math.Exp(step)))
 	return nil
 }

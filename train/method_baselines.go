@@ -2,6 +2,13 @@ package train
 
 // The unimodal baselines and naive fusion: the cross-entropy alone.
 
+// Baseline modes.
+const (
+	ModeAudio  Mode = "audio"  // the audio encoder and a linear head
+	ModeVideo  Mode = "video"  // the video encoder and a linear head
+	ModeConcat Mode = "concat" // naive fusion
+)
+
 func init() {
 	baseline := func(mode Mode, uses Modalities, summary string) {
 		RegisterMethod(MethodInfo{Mode: mode, Summary: summary, Uses: uses,

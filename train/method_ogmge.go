@@ -9,6 +9,9 @@ import (
 	"github.com/avbalance/avbalance/attribution"
 )
 
+// ModeOGMGE is on-the-fly gradient modulation with generalization enhancement.
+const ModeOGMGE Mode = "ogm-ge"
+
 // OGMGEConfig are OGM-GE's hyperparameters.
 type OGMGEConfig struct {
 	Alpha   float64 `json:"alpha"`     // modulation strength α
@@ -93,7 +96,7 @@ func ogmCoefficients(h attribution.Head, emb [2][]float64, dims [2]int, labels [
 	for m := 0; m < 2; m++ {
 		for i := 0; i < n; i++ {
 			part := h.Part(buf, m, emb[m][i*dims[m]:(i+1)*dims[m]])
-			score[m] += softmax(part)[labels[i]]
+			score[m] += attribution.Softmax(part)[labels[i]]
 		}
 	}
 	coeff := [2]float64{1, 1}

@@ -25,6 +25,7 @@ type Metrics struct {
 	Penalty       float64   `json:"penalty"`
 	Accuracy      float64   `json:"accuracy"`
 	MAP           float64   `json:"map"`
+	MacroF1       float64   `json:"macro_f1"` // mean F1 over the classes that are true or predicted at least once (sklearn's macro average)
 	AudioShare    float64   `json:"audio_share"`
 	AudioShareStd float64   `json:"audio_share_std"`
 	VideoShare    float64   `json:"video_share"`
@@ -93,7 +94,7 @@ func (a *accum) add(h attribution.Head, logits []float64, emb [2][]float64, labe
 	for i := 0; i < n; i++ {
 		y := labels[i]
 		row := logits[i*k : (i+1)*k]
-		p := softmax(append([]float64(nil), row...))
+		p := attribution.Softmax(append([]float64(nil), row...))
 		a.probs = append(a.probs, p)
 		a.labels = append(a.labels, y)
 		a.ce -= math.Log(math.Max(p[y], 1e-300))
@@ -200,12 +201,16 @@ func (a *accum) metrics(epoch int, split string, seconds float64) Metrics {
 	m.MAP = macroAP(a.probs, a.labels, a.s.classes)
 	right := make([]int, a.s.classes)
 	count := make([]int, a.s.classes)
+	predicted := make([]int, a.s.classes)
 	for i, y := range a.labels {
 		count[y]++
-		if argmax(a.probs[i]) == y {
+		p := argmax(a.probs[i])
+		predicted[p]++
+		if p == y {
 			right[y]++
 		}
 	}
+	m.MacroF1 = macroF1(right, count, predicted)
 	if a.mean[0] != nil || a.mean[1] != nil {
 		v := func(k int) float64 { return float64(a.ablated[k]) / float64(n) }
 		ru := &RealUse{AblateAudio: v(0), AblateVideo: v(1), AblateBoth: v(2)}
@@ -220,6 +225,24 @@ func (a *accum) metrics(epoch int, split string, seconds float64) Metrics {
 		}
 	}
 	return m
+}
+
+// macroF1 is the mean over classes that are true or predicted at least once
+// of F1 = 2·TP / (2·TP + FP + FN), from the per-class right answers, true
+// counts and predicted counts.
+func macroF1(right, count, predicted []int) float64 {
+	total, used := 0.0, 0
+	for c := range count {
+		if count[c]+predicted[c] == 0 {
+			continue
+		}
+		total += 2 * float64(right[c]) / float64(count[c]+predicted[c])
+		used++
+	}
+	if used == 0 {
+		return 0
+	}
+	return total / float64(used)
 }
 
 // macroAP is the mean over classes with at least one positive of the

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/avbalance/avbalance/attribution"
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/train/op"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -64,8 +65,8 @@ type model struct {
 	bn map[string]*G.BatchNormOp
 }
 
-func newModel(s spec, seed uint64) *model {
-	return &model{spec: s, byName: map[string]*param{}, rng: rand.New(rand.NewPCG(seed, 0x5eed)),
+func newModel(s spec, seed ingest.Seed) *model {
+	return &model{spec: s, byName: map[string]*param{}, rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed)),
 		bn: map[string]*G.BatchNormOp{}}
 }
 
@@ -91,19 +92,44 @@ type net struct {
 	grads        G.Nodes  // gradient of loss w.r.t. gradParams
 	gradParams   []*param // used, or those netOptions.wrt picks
 	bnOps        map[string]*G.BatchNormOp
-	inputGrads   bool // the first convolutions pass gradients to audio and frames
-	noParamGrads bool // convolutions pass no gradients to their filters and biases
+	replicas     []*replica // encoder replicas a method built (Graph.Replica)
+	inputGrads   bool       // the first convolutions pass gradients to audio and frames
+	noParamGrads bool       // convolutions pass no gradients to their filters and biases
 }
 
 // builder creates parameter nodes and layers on one graph.
 type builder struct {
-	n  *net
-	hp *headParams // the head's parameters
-	hz *G.Node     // the head's hidden pre-activation at the embeddings (MLP)
+	n   *net
+	hp  *headParams // the head's parameters
+	hz  *G.Node     // the head's hidden pre-activation at the embeddings (MLP)
+	rep *replica    // the replica being built, which gets parameter nodes of its own
+}
+
+// replica is a second copy of an encoder in a training graph: parameter
+// nodes of its own (named name#r) over the model's tensors, so the loss's
+// gradient through it is kept apart from the gradient through the primary.
+type replica struct {
+	index  int
+	input  *G.Node // its raw input, which gets no gradient
+	nodes  []*G.Node
+	params []*param
+	at     []int   // each param's index in the graph's used parameters
+	grads  G.Nodes // after Grad: one per node
 }
 
 func (b *builder) param(name string, group ParamGroup, shape []int, init func(data []float64)) *G.Node {
 	m := b.n.m
+	if r := b.rep; r != nil {
+		p, ok := m.byName[name]
+		if !ok {
+			panic("train: replica of " + name + " before its encoder")
+		}
+		node := G.NewTensor(b.n.g, m.spec.dt, len(shape), G.WithShape(shape...),
+			G.WithName(fmt.Sprintf("%s#%d", name, r.index+1)), G.WithValue(p.t))
+		r.nodes = append(r.nodes, node)
+		r.params = append(r.params, p)
+		return node
+	}
 	p, ok := m.byName[name]
 	if !ok {
 		vals := make([]float64, prod(shape))
@@ -167,7 +193,7 @@ func (b *builder) conv(name string, group ParamGroup, x *G.Node, cout, k, stride
 		bv = b.param(name+".b", group, []int{cout}, constant(0))
 	}
 	// The raw inputs get a gradient only when asked for (IG).
-	gradX := b.n.inputGrads || x != b.n.audio && x != b.n.frames
+	gradX := b.n.inputGrads || x != b.n.audio && x != b.n.frames && (b.rep == nil || x != b.rep.input)
 	return must(op.Conv2D(x, w, bv, op.Square(k, stride, pad), op.ConvOptions{ReLU: relu, Input: gradX, NoParams: b.n.noParamGrads}))
 }
 
@@ -178,6 +204,9 @@ func (b *builder) batchNorm(name string, group ParamGroup, x *G.Node) *G.Node {
 	y, _, _, bn, err := G.BatchNorm(x, scale, shift, 0.1, 1e-5)
 	if err != nil {
 		panic(err)
+	}
+	if b.rep != nil {
+		return y // normalises with batch statistics; its running statistics are its own and unused
 	}
 	// The first graph built owns the running statistics (the training graph
 	// when training); later graphs copy them before use (syncBN).
@@ -340,6 +369,26 @@ func (b *builder) head(emb [2]*G.Node) *G.Node {
 	return logits
 }
 
+// part is the head's modality-m part on e [rows,E_m], as attribution's
+// Head.Part: concat e·W_m + b/2, sum e·W_m + b_m, mlp the head with the
+// other modality's embedding zero.
+func (b *builder) part(m int, e *G.Node) *G.Node {
+	h, s := b.hp, b.n.m.spec
+	switch h.kind {
+	case HeadMLP:
+		var in [2]*G.Node
+		in[m] = e
+		rows := e.Shape()[0]
+		in[1-m] = b.filled(fmt.Sprintf("zero.emb%d.%d", 1-m, rows), 0, rows, s.embedDim(1-m))
+		logits, _ := h.apply(in)
+		return logits
+	case HeadSum:
+		return addBias(must(G.Mul(e, h.w[m])), h.b[m])
+	default:
+		return addBias(must(G.Mul(e, h.w[m])), must(G.Mul(h.b[0], b.scalar(0.5))))
+	}
+}
+
 // classGrads builds ∂q/∂e_m = Σ_k w_k ∂f_k/∂e_m as graph ops for per-row
 // class weights w [B,K] (one-hot classes for the raw logit) at the head's
 // hidden pre-activation z (the MLP's; nil for linear heads): linear heads
@@ -365,17 +414,47 @@ func (b *builder) encoders() {
 	n, s, batch := b.n, b.n.m.spec, b.n.batch
 	if s.useAudio() {
 		n.audio = G.NewTensor(n.g, s.dt, 4, G.WithShape(batch, 1, s.audioShape[0], s.audioShape[1]), G.WithName("audio"))
-		n.emb[0] = b.encoder("audio", GroupAudio, n.audio)
+		n.emb[0] = b.embed(0, n.audio, batch)
 	}
 	if s.useVideo() {
 		nf, h, w := s.frameShape[0], s.frameShape[1], s.frameShape[2]
 		n.frames = G.NewTensor(n.g, s.dt, 4, G.WithShape(batch*nf, 3, h, w), G.WithName("frames"))
-		e := b.encoder("video", GroupVideo, n.frames)
-		if nf > 1 {
-			e = must(G.Mean(must(G.Reshape(e, tensor.Shape{batch, nf, e.Shape()[1]})), 1))
-		}
-		n.emb[1] = e
+		n.emb[1] = b.embed(1, n.frames, batch)
 	}
+}
+
+// embed is encoder m over x, audio [rows,1,F,T] or frames [rows·N,3,H,W]:
+// the embeddings [rows,E_m], a clip's video embedding the mean of its frames'.
+func (b *builder) embed(m int, x *G.Node, rows int) *G.Node {
+	if m == 0 {
+		return b.encoder("audio", GroupAudio, x)
+	}
+	e := b.encoder("video", GroupVideo, x)
+	if nf := b.n.m.spec.frameShape[0]; nf > 1 {
+		e = must(G.Mean(must(G.Reshape(e, tensor.Shape{rows, nf, e.Shape()[1]})), 1))
+	}
+	return e
+}
+
+// replicate builds encoder m again over x (rows clips) with parameter nodes
+// of its own over the model's tensors and returns its embeddings.
+func (b *builder) replicate(m int, x *G.Node, rows int) *G.Node {
+	b.rep = &replica{index: len(b.n.replicas), input: x}
+	defer func() { b.rep = nil }()
+	e := b.embed(m, x, rows)
+	b.n.replicas = append(b.n.replicas, b.rep)
+	return e
+}
+
+// filled is a new input node of the given shape with every value v.
+func (b *builder) filled(name string, v float64, shape ...int) *G.Node {
+	n := b.n
+	vals := make([]float64, prod(shape))
+	for i := range vals {
+		vals[i] = v
+	}
+	t := n.dense(n.cast(vals), shape)
+	return G.NewTensor(n.g, n.m.spec.dt, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(t))
 }
 
 // netOptions are buildNet's options for tests.
@@ -405,9 +484,7 @@ func buildNet(m *model, batch int, meth Method, opts netOptions) (n *net, err er
 		return n, n.compile()
 	}
 	n.weight = G.NewVector(n.g, s.dt, G.WithShape(batch), G.WithName("weight"))
-	lsm := must(G.LogSoftMax(n.logits, 1))
-	nll := must(G.Neg(must(G.Sum(must(G.HadamardProd(n.onehot, lsm)), 1))))
-	n.ce = must(G.Sum(must(G.HadamardProd(n.weight, nll))))
+	n.ce = must(G.Sum(must(G.HadamardProd(n.weight, nll(n.logits, n.onehot)))))
 	n.loss = n.ce
 	term, err := meth.Loss(&Graph{b: b, Emb: n.emb, Logits: n.logits, OneHot: n.onehot, Weight: n.weight, CE: n.ce})
 	if err != nil {
@@ -430,8 +507,23 @@ func buildNet(m *model, batch int, meth Method, opts netOptions) (n *net, err er
 			}
 		}
 	}
-	if n.grads, err = G.Grad(n.loss, wrt...); err != nil {
+	at := map[*param]int{}
+	for i, p := range n.used {
+		at[p] = i
+	}
+	for _, r := range n.replicas {
+		wrt = append(wrt, r.nodes...)
+		for _, p := range r.params {
+			r.at = append(r.at, at[p])
+		}
+	}
+	grads, err := G.Grad(n.loss, wrt...)
+	if err != nil {
 		return nil, fmt.Errorf("train: gradient of the %s loss: %w", s.mode, err)
+	}
+	n.grads, grads = grads[:len(n.gradParams)], grads[len(n.gradParams):]
+	for _, r := range n.replicas {
+		r.grads, grads = grads[:len(r.nodes)], grads[len(r.nodes):]
 	}
 	return n, n.compile()
 }
@@ -446,6 +538,13 @@ func (n *net) compile() error {
 		n.vm = G.NewTapeMachine(n.g, G.EvalMode())
 	}
 	return nil
+}
+
+// nll is each row's negative log-likelihood −log softmax(logits)[y] of
+// the one-hot classes onehot: logits [B,K] → [B].
+func nll(logits, onehot *G.Node) *G.Node {
+	lsm := must(op.LogSoftMax(logits))
+	return must(G.Neg(must(G.Sum(must(G.HadamardProd(onehot, lsm)), 1))))
 }
 
 func must(n *G.Node, err error) *G.Node {

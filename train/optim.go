@@ -50,20 +50,3 @@ func (o *optimizer) step(params []*param, grads [][]float32) {
 		}
 	}
 }
-
-// softmax overwrites x with softmax(x) and returns it.
-func softmax(x []float64) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, v)
-	}
-	s := 0.0
-	for i, v := range x {
-		x[i] = math.Exp(v - mx)
-		s += x[i]
-	}
-	for i := range x {
-		x[i] /= s
-	}
-	return x
-}

@@ -14,7 +14,7 @@ import (
 func quantityWeights(b *builder, q attribution.Quantity, logits, cls *G.Node) *G.Node {
 	switch q {
 	case attribution.LogProb:
-		return must(G.Sub(cls, must(G.SoftMax(logits))))
+		return must(G.Sub(cls, must(op.SoftMax(logits))))
 	case attribution.Centered:
 		return must(G.Sub(cls, b.scalar(1/float64(b.n.m.spec.classes))))
 	case attribution.Margin:
@@ -34,7 +34,7 @@ func runnerUp(b *builder, logits, cls *G.Node) *G.Node {
 func quantityValue(b *builder, q attribution.Quantity, logits, cls *G.Node) *G.Node {
 	f := logits
 	if q == attribution.LogProb {
-		f = must(G.LogSoftMax(logits, 1))
+		f = must(op.LogSoftMax(logits))
 	}
 	w := cls
 	switch q {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/avbalance/avbalance/ingest"
@@ -39,26 +41,39 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return RunSource(ctx, cfg, src)
 }
 
-// RunSource trains on src (cfg.Shards is only recorded). With cfg.Resume
-// it continues from RUNDIR/checkpoint.bin using the saved configuration
-// (Epochs, Workers, MaxSteps and Progress are taken from cfg) and ends with
-// the same result as an uninterrupted run.
+// RunSource trains on src (cfg.Shards is only recorded) into the new run
+// folder cfg.Out; a folder that already holds a run is a ConfigError. With
+// cfg.Resume it continues the run in cfg.Out from its last checkpoint (from
+// the start when it stopped before the first one) and ends with the same
+// result as an uninterrupted run: cfg must then be the run's configuration
+// (LoadConfig, or ResumeConfig for flags) but for Epochs, Workers, MaxSteps,
+// Shards and Progress, and src the data it was trained on.
 func RunSource(ctx context.Context, cfg Config, src Source) (*Result, error) {
 	if cfg.Shards == "" {
 		cfg.Shards = "(in memory)"
 	}
+	data := identityOf(src)
 	if cfg.Resume {
 		saved, err := LoadConfig(cfg.Out)
 		if err != nil {
-			return nil, fmt.Errorf("train: resume: %w", err)
+			return nil, noRunToResume(cfg.Out, err)
 		}
-		saved.Epochs, saved.Workers, saved.MaxSteps, saved.Progress = cfg.Epochs, cfg.Workers, cfg.MaxSteps, cfg.Progress
-		saved.Out, saved.Resume = cfg.Out, true
-		cfg = saved
+		if err := checkResume(saved, cfg); err != nil {
+			return nil, err
+		}
+		if saved.TrainedOn != nil {
+			if err := saved.TrainedOn.compatible(data, true); err != nil {
+				return nil, configErrorf("resume %s on %s: %w", cfg.Out, cfg.Shards, err)
+			}
+		}
+		cfg.Method = saved.Method
+	} else if hasRun(cfg.Out) {
+		return nil, configErrorf("%s already holds a run (%s): continue it with --resume, or give another --out", cfg.Out, ConfigFile)
 	}
+	cfg.TrainedOn = &data
 	cfg = cfg.Clone()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, &ConfigError{Err: err}
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("train: run dir: %w", err)
@@ -67,15 +82,23 @@ func RunSource(ctx context.Context, cfg Config, src Source) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(t.splits[ingest.SplitTrain]) == 0 {
-		return nil, fmt.Errorf("train: no rows with split %q in %s; re-extract with a train split", ingest.SplitTrain, cfg.Shards)
+	if err := t.method.Prepare(&Prep{ctx: ctx, t: t}); err != nil {
+		return nil, fmt.Errorf("train: %s: %w", cfg.Mode, err)
 	}
 	start := 0
-	if cfg.Resume {
+	if cfg.Resume && hasCheckpoint(cfg.Out) {
 		if start, err = t.resume(); err != nil {
 			return nil, err
 		}
-	} else if err := saveConfig(cfg.Out, cfg); err != nil {
+		if start > cfg.Epochs {
+			return nil, configErrorf("resume %s: the run has done %d epochs, more than --epochs %d", cfg.Out, start, cfg.Epochs)
+		}
+	} else if err := truncateMetrics(filepath.Join(cfg.Out, MetricsFile), 0); err != nil {
+		// A new run, or one stopped before its first checkpoint: from the start.
+		return nil, err
+	}
+	// The data identity and, when resumed, the run's new length and paths.
+	if err := saveConfig(cfg.Out, cfg); err != nil {
 		return nil, err
 	}
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
@@ -102,6 +125,7 @@ type trainer struct {
 	rule      string // the method's admission rule, if any
 	// trainMean is the train-mean embedding real use is measured with.
 	trainMean [2][]float64
+	batch     int // the graphs' batch size: cfg.Batch, or the largest split's when smaller
 }
 
 func newTrainer(cfg *Config, src Source, training bool) (*trainer, error) {
@@ -117,6 +141,10 @@ func newTrainer(cfg *Config, src Source, training bool) (*trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if training && len(splits[ingest.SplitTrain]) == 0 {
+		return nil, configErrorf("train: no rows with split %q in %s (it has %s); extract with a split (CREMA-D: --split speaker or lists; a manifest: a split column)",
+			ingest.SplitTrain, cfg.Shards, splitCounts(splits))
+	}
 	info, err := LookupMethod(cfg.Mode)
 	if err != nil {
 		return nil, err
@@ -124,22 +152,32 @@ func newTrainer(cfg *Config, src Source, training bool) (*trainer, error) {
 	if cfg.Method == nil {
 		cfg.Method = info.NewConfig()
 	}
-	t := &trainer{cfg: cfg, src: src, splits: splits, bestEpoch: -1}
+	t := &trainer{cfg: cfg, src: src, splits: splits, bestEpoch: -1, batch: cfg.Batch}
+	// A batch larger than every split only adds padding rows (weight 0):
+	// the graphs take the largest split's size instead.
+	largest := 0
+	for _, rows := range splits {
+		largest = max(largest, len(rows))
+	}
+	if largest > 0 && t.batch > largest {
+		t.batch = largest
+		t.progress("batch %d is larger than any split (the largest has %d rows): batches of %d\n", cfg.Batch, largest, largest)
+	}
 	if t.method, err = info.New(cfg); err != nil {
 		return nil, fmt.Errorf("train: %s: %w", cfg.Mode, err)
 	}
 	s := specFromConfig(cfg, info.Uses, classes, as, fs)
 	t.m = newModel(s, cfg.Seed)
 	if training {
-		if t.tn, err = buildNet(t.m, cfg.Batch, t.method, netOptions{}); err != nil {
+		if t.tn, err = buildNet(t.m, t.batch, t.method, netOptions{}); err != nil {
 			return nil, err
 		}
 		t.opt = newOptimizer(cfg, t.tn.used)
 	}
-	if t.en, err = buildNet(t.m, cfg.Batch, nil, netOptions{}); err != nil {
+	if t.en, err = buildNet(t.m, t.batch, nil, netOptions{}); err != nil {
 		return nil, err
 	}
-	t.ld = newLoader(src, cfg.Batch, cfg.Workers, s.useAudio(), s.useVideo())
+	t.ld = newLoader(src, t.batch, cfg.Workers, s.useAudio(), s.useVideo())
 	return t, nil
 }
 
@@ -172,7 +210,8 @@ func (t *trainer) progress(format string, a ...any) {
 // epoch trains one epoch, validates, logs and checkpoints.
 func (t *trainer) epoch(ctx context.Context, epoch int) error {
 	begin := time.Now()
-	e := &Epoch{Index: epoch, Epochs: t.cfg.Epochs, Seed: t.cfg.Seed}
+	e := &Epoch{Index: epoch, Epochs: t.cfg.Epochs, Seed: t.cfg.Seed,
+		TrainRows: len(t.splits[ingest.SplitTrain]), ctx: ctx, t: t}
 	if err := t.method.StartEpoch(e); err != nil {
 		return fmt.Errorf("train: %s: epoch %d: %w", t.cfg.Mode, epoch+1, err)
 	}
@@ -299,6 +338,11 @@ func openRun(runDir string, src Source, progress io.Writer) (*trainer, error) {
 		return nil, err
 	}
 	cfg.Out, cfg.Progress = runDir, progress
+	if cfg.TrainedOn != nil {
+		if err := cfg.TrainedOn.compatible(identityOf(src), false); err != nil {
+			return nil, configErrorf("run %s on these shards: %w", runDir, err)
+		}
+	}
 	t, err := newTrainer(&cfg, src, false)
 	if err != nil {
 		return nil, err
@@ -337,7 +381,7 @@ func EvalSource(ctx context.Context, runDir string, src Source, split string) (*
 	}
 	rows := t.splits[split]
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("train: eval: no rows with split %q (have %v)", split, splitNames(t.splits))
+		return nil, configErrorf("train: eval: no rows with split %q in these shards (they have %s)", split, splitCounts(t.splits))
 	}
 	if err := t.measureTrainMean(ctx, nil); err != nil {
 		return nil, err
@@ -346,10 +390,19 @@ func EvalSource(ctx context.Context, runDir string, src Source, split string) (*
 	return &m, err
 }
 
-func splitNames(s map[string][]int) []string {
-	var out []string
+// splitCounts lists the splits and their rows, e.g. `"train" 336, "val" 72`.
+func splitCounts(s map[string][]int) string {
+	names := make([]string, 0, len(s))
 	for k := range s {
-		out = append(out, fmt.Sprintf("%q", k))
+		names = append(names, k)
 	}
-	return out
+	sort.Strings(names)
+	var out []string
+	for _, k := range names {
+		out = append(out, fmt.Sprintf("%q %d", k, len(s[k])))
+	}
+	if len(out) == 0 {
+		return "no rows"
+	}
+	return strings.Join(out, ", ")
 }

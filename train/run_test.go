@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,6 +59,23 @@ func tinyConfig(dir string, mode Mode) Config {
 	return c
 }
 
+// sameResult checks that got equals want but for timings and the folder.
+func sameResult(t *testing.T, want, got *Result, what string) {
+	t.Helper()
+	a, b := *want, *got
+	b.RunDir = a.RunDir
+	for _, p := range []**Metrics{&a.Val, &a.Test, &b.Val, &b.Test} {
+		if *p != nil {
+			m := **p
+			m.Seconds = 0
+			*p = &m
+		}
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("%s: result differs from the uninterrupted run's:\n%+v\n%+v", what, *a.Test, *b.Test)
+	}
+}
+
 // readMetrics is ReadMetrics without the timings.
 func readMetrics(t *testing.T, runDir string) []Metrics {
 	t.Helper()
@@ -73,7 +91,7 @@ func readMetrics(t *testing.T, runDir string) []Metrics {
 
 func TestRunAllModes(t *testing.T) {
 	src := synthSource(60, 1)
-	for _, mode := range []Mode{ModeAudio, ModeVideo, ModeConcat, ModeOGMGE, ModeAttrReg} {
+	for _, mode := range []Mode{ModeAudio, ModeVideo, ModeConcat, ModeOGMGE, ModeAttrReg, ModeMMPareto, ModePMR, ModeAGM, ModeUMT} {
 		t.Run(string(mode), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := tinyConfig(dir, mode)
@@ -101,6 +119,12 @@ func TestRunAllModes(t *testing.T) {
 			if !reflect.DeepEqual(*m, *res.Test) {
 				t.Errorf("Eval differs from result.json:\n%+v\n%+v", *m, *res.Test)
 			}
+			if info, _ := LookupMethod(mode); info.Uses == Both {
+				ac := AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr")}
+				if s, err := AttributeSource(context.Background(), ac, src); err != nil || s.Clips != res.Test.Clips {
+					t.Errorf("attribute: %v (summary %+v)", err, s)
+				}
+			}
 			t.Logf("%s: train acc %.2f → %.2f, test acc %.2f, audio share %.2f", mode, ms[0].Accuracy, ms[2].Accuracy, res.Test.Accuracy, res.Test.AudioShare)
 		})
 	}
@@ -108,10 +132,13 @@ func TestRunAllModes(t *testing.T) {
 
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	src := synthSource(40, 2)
-	for _, mode := range []Mode{ModeAttrReg, ModeOGMGE} {
+	for _, mode := range []Mode{ModeAttrReg, ModeOGMGE, ModeMMPareto, ModePMR, ModeAGM, ModeUMT} {
 		full, part := t.TempDir(), t.TempDir()
 		cfg := tinyConfig(full, mode)
 		cfg.Epochs = 3
+		if mode == ModeUMT {
+			cfg.Method.(*UMTConfig).TeacherEpochs = 2 // the same teachers for both runs
+		}
 		want, err := RunSource(context.Background(), cfg, src)
 		if err != nil {
 			t.Fatal(err)
@@ -125,11 +152,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want.Test.Seconds, got.Test.Seconds, want.Val.Seconds, got.Val.Seconds = 0, 0, 0, 0
-		got.RunDir = want.RunDir
-		if !reflect.DeepEqual(want, got) {
-			t.Errorf("%s: resumed result differs:\n%+v\n%+v", mode, *want.Test, *got.Test)
-		}
+		sameResult(t, want, got, string(mode)+": resumed")
 		if a, b := readMetrics(t, full), readMetrics(t, part); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: metrics.jsonl differs after resume", mode)
 		}
@@ -226,9 +249,39 @@ func TestInterruptMidBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Test.Seconds, got.Test.Seconds = 0, 0
-	got.RunDir = want.RunDir
-	if !reflect.DeepEqual(want, got) {
-		t.Errorf("resumed result differs from the uninterrupted one:\n%+v\n%+v", *want.Test, *got.Test)
+	sameResult(t, want, got, "resumed after the interruption")
+}
+
+// TestResumeBeforeFirstCheckpoint: a run stopped before its first checkpoint
+// resumes from the start (not with "no checkpoint.bin") and ends as an
+// uninterrupted run; a run folder is never trained into twice.
+func TestResumeBeforeFirstCheckpoint(t *testing.T) {
+	src := synthSource(40, 5)
+	cfg := tinyConfig(t.TempDir(), ModeOGMGE)
+	want, err := RunSource(context.Background(), cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunSource(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) {
+		t.Errorf("a second run into %s: %v, want a ConfigError", cfg.Out, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cs := &cancelSource{Source: src, after: int64(src.Len() + 3), cancel: cancel}
+	cfg.Out = t.TempDir()
+	if _, err := RunSource(ctx, cfg, cs); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted in epoch 1: %v", err)
+	}
+	if hasCheckpoint(cfg.Out) || !hasRun(cfg.Out) {
+		t.Fatalf("after the interruption: checkpoint %v, config %v; want only the config", hasCheckpoint(cfg.Out), hasRun(cfg.Out))
+	}
+	cfg.Resume = true
+	got, err := RunSource(context.Background(), cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameResult(t, want, got, "resumed from the start")
+	cfg.LR *= 2
+	if _, err := RunSource(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) || !strings.Contains(err.Error(), "lr") {
+		t.Errorf("resume with another lr: %v, want a ConfigError naming lr", err)
 	}
 }

@@ -106,3 +106,9 @@ func ReadMetrics(runDir string) ([]Metrics, error) {
 		out = append(out, m)
 	}
 }
+
+// hasCheckpoint reports whether dir holds a checkpoint to resume from.
+func hasCheckpoint(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, CheckpointFile))
+	return err == nil
+}

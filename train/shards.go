@@ -14,6 +14,7 @@ import (
 // through memory-mapped readers.
 type ShardSource struct {
 	dir     string
+	index   *shard.Index
 	labels  []string
 	readers []*shard.Reader
 	starts  []int // first global row of each reader, plus the total
@@ -28,7 +29,7 @@ func OpenShards(dir string) (*ShardSource, error) {
 	if len(ix.Shards) == 0 {
 		return nil, fmt.Errorf("train: shards %s: index.json lists no shards; run extract first", dir)
 	}
-	s := &ShardSource{dir: dir, labels: ix.Labels, starts: []int{0}}
+	s := &ShardSource{dir: dir, index: ix, labels: ix.Labels, starts: []int{0}}
 	for _, info := range ix.Shards {
 		r, err := shard.Open(filepath.Join(dir, info.File))
 		if err != nil {
@@ -82,6 +83,13 @@ func (s *ShardSource) Evict(i int) {
 	}
 	k := sort.SearchInts(s.starts, i+1) - 1
 	s.readers[k].Evict(i - s.starts[k])
+}
+
+// Identity is the folder's preset, shapes, labels and a fingerprint of its
+// content (preset, labels, and every shard's name, rows and checksum).
+func (s *ShardSource) Identity() DataIdentity {
+	return DataIdentity{Preset: s.index.Preset, AudioShape: s.AudioShape(), FrameShape: s.FrameShape(), Labels: s.labels,
+		Fingerprint: fingerprint(s.index.Preset, s.index.Labels, s.index.Shards)}
 }
 
 // Close unmaps every shard.

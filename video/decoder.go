@@ -61,6 +61,12 @@ type Decoder struct {
 	sampler       Sampler
 	width, height int
 
+	// per-clip orientation and notes (see Notes)
+	orientation Orientation // the stream's display matrix
+	applied     Orientation // what the last frame written was turned by
+	notes       []string
+	turn        *turner // the filter graph turning frames, kept while they fit
+
 	pkt            *astiav.Packet
 	frm, prev, rgb *astiav.Frame
 	sws            *astiav.SoftwareScaleContext
@@ -118,10 +124,21 @@ func (d *Decoder) Close() {
 		d.sws.Free()
 		d.sws = nil
 	}
+	d.turn.free()
+	d.turn = nil
 }
 
 // FrameSize is the number of bytes of one returned frame (height*width*3).
 func (d *Decoder) FrameSize() int { return d.height * d.width * 3 }
+
+// Notes says what the Decoder did to the last clip that its file alone would not tell a reader
+// of the frames: that the pictures were turned to the orientation players show (the display
+// matrix), or that the file's headers disagreed about its duration and which one the frames
+// were sampled over. Empty for most clips; valid until the next clip.
+func (d *Decoder) Notes() []string { return d.notes }
+
+// Orientation returns how the last clip's frames were turned from their coded orientation.
+func (d *Decoder) Orientation() Orientation { return d.applied }
 
 // Frames returns Count RGB24 frames, each height*width*3 bytes, concatenated
 // (len = Count*H*W*3), and the clip's duration in seconds. Error if no video stream /
@@ -183,17 +200,22 @@ func (d *Decoder) FramesShared(ctx context.Context, path string, sink PacketSink
 	if d.sampler.Count <= 0 || d.width <= 0 || d.height <= 0 {
 		return nil, 0, false, fmt.Errorf("video: %s: invalid sampler %+v or size %dx%d", path, d.sampler, d.width, d.height)
 	}
+	d.notes, d.applied = d.notes[:0], AsCoded
 	fc, idx, err := openVideo(ctx, path)
 	if err != nil {
 		return nil, 0, false, err
 	}
 	defer fc.Close()
 	st := fc.Streams()[idx]
-	durationS = streamDuration(st, fc.FormatContext)
-	if durationS <= 0 {
-		if durationS, err = scanDuration(ctx, path); err != nil {
-			return nil, 0, false, err
-		}
+	if d.orientation, err = streamOrientation(st); err != nil {
+		return nil, 0, false, fmt.Errorf("video: %s: %w", path, err)
+	}
+	durationS, note, err := clipDuration(ctx, path, fc.FormatContext, st)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if note != "" {
+		d.notes = append(d.notes, note)
 	}
 	d.targets = d.sampler.times(d.targets, durationS)
 
@@ -247,6 +269,9 @@ func (d *Decoder) FramesShared(ctx context.Context, path string, sink PacketSink
 			}
 			return nil, 0, shared, fmt.Errorf("video: %s: %w", path, err)
 		}
+	}
+	if d.applied != AsCoded {
+		d.notes = append(d.notes, "display: frames turned as players show them ("+d.applied.String()+", from the display matrix)")
 	}
 	return frames, durationS, shared, nil
 }
@@ -502,8 +527,30 @@ func (d *Decoder) feed(ctx context.Context, fc *demux.Input, idx int, cc *astiav
 	}
 }
 
-// write converts and scales f into dst (height*width*3 bytes of RGB24).
+// write converts and scales f into dst (height*width*3 bytes of RGB24), turned first to the
+// orientation its display matrix asks for (the frame's own, else the stream's).
 func (d *Decoder) write(f *astiav.Frame, dst []byte) error {
+	o := d.orientation
+	if fo, ok, err := frameOrientation(f); err != nil {
+		return err
+	} else if ok {
+		o = fo
+	}
+	if o != AsCoded {
+		if !d.turn.fits(f, o) {
+			d.turn.free()
+			t, err := newTurner(f, o)
+			if err != nil {
+				d.turn = nil
+				return err
+			}
+			d.turn = t
+		}
+		var err error
+		if f, err = d.turn.turn(f); err != nil {
+			return err
+		}
+	}
 	w, h, pf := f.Width(), f.Height(), f.PixelFormat()
 	if d.sws == nil || w != d.swsW || h != d.swsH || pf != d.swsFmt {
 		if d.sws != nil {
@@ -523,6 +570,7 @@ func (d *Decoder) write(f *astiav.Frame, dst []byte) error {
 	if _, err := d.rgb.ImageCopyToBuffer(dst, 1); err != nil {
 		return fmt.Errorf("copying frame: %w", err)
 	}
+	d.applied = o
 	return nil
 }
 
@@ -545,49 +593,4 @@ func openVideo(ctx context.Context, path string) (*demux.Input, int, error) {
 	}
 	discardOtherStreams(fc.FormatContext, idx)
 	return fc, idx, nil
-}
-
-// streamDuration returns the stream's duration, else the container's, in seconds (0 if
-// neither is known).
-func streamDuration(st *astiav.Stream, fc *astiav.FormatContext) float64 {
-	if dur := st.Duration(); dur > 0 && dur != astiav.NoPtsValue {
-		return float64(dur) * st.TimeBase().Float64()
-	}
-	if dur := fc.Duration(); dur > 0 && dur != astiav.NoPtsValue {
-		return float64(dur) / float64(astiav.TimeBase)
-	}
-	return 0
-}
-
-// scanDuration demuxes the whole video stream (without decoding) and returns the end time of
-// its last packet relative to the stream start, for files that declare no duration.
-func scanDuration(ctx context.Context, path string) (float64, error) {
-	fc, idx, err := openVideo(ctx, path)
-	if err != nil {
-		return 0, err
-	}
-	defer fc.Close()
-	st := fc.Streams()[idx]
-	pkt := astiav.AllocPacket()
-	defer pkt.Free()
-	first, end := astiav.NoPtsValue, astiav.NoPtsValue
-	for ctx.Err() == nil && fc.ReadFrame(pkt) == nil {
-		if pts := pkt.Pts(); pkt.StreamIndex() == idx && pts != astiav.NoPtsValue {
-			if first == astiav.NoPtsValue || pts < first {
-				first = pts
-			}
-			end = max(end, pts+pkt.Duration())
-		}
-		pkt.Unref()
-	}
-	if ctx.Err() != nil {
-		return 0, fmt.Errorf("video: %s: %w", path, context.Cause(ctx))
-	}
-	if end == astiav.NoPtsValue {
-		return 0, fmt.Errorf("video: %s: no duration and no timestamped video packet", path)
-	}
-	if start := st.StartTime(); start != astiav.NoPtsValue {
-		first = start
-	}
-	return float64(end-first) * st.TimeBase().Float64(), nil
 }

@@ -13,6 +13,16 @@
 // the container's index shows a keyframe between the current position and the next target
 // (long-GOP MP4), the decoder seeks to it instead of decoding the frames in between.
 //
+// The duration the uniform targets span is the video stream's own, checked against the
+// container's and, when they disagree or the stream declares none, against the end of the last
+// video packet: a header that says an hour for two seconds of packets does not make every
+// frame the last one. Decoder.Notes says when a header disagreed.
+//
+// Pictures are turned as players show them: a display matrix on the stream (the MP4 track
+// matrix phones write for portrait video) or on the frames is applied with ffmpeg's own
+// transpose/hflip/vflip filters before scaling, exactly as ffmpeg's autorotate does (the
+// frames are byte for byte those of the ffmpeg CLI); Decoder.Orientation and Notes say so.
+//
 // Frames are converted and scaled with libswscale (bilinear, which averages when shrinking) to
 // exactly Width×Height, ignoring the aspect ratio, like torchvision's Resize((H, W)). Layout is
 // [Count][Height][Width][3] bytes, row-major, top row first.

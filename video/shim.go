@@ -4,8 +4,24 @@ package video
 #cgo pkg-config: libavformat libavcodec libavutil
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
+#include <libavutil/display.h>
 
 static int64_t avb_best_effort_ts(const AVFrame *f) { return f->best_effort_timestamp; }
+
+// avb_stream_display_matrix returns the stream's display matrix side data, or NULL.
+static const int32_t *avb_stream_display_matrix(const AVStream *st) {
+	size_t size = 0;
+	const uint8_t *d = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+	return d && size >= 9 * sizeof(int32_t) ? (const int32_t *)d : NULL;
+}
+
+// avb_frame_display_matrix returns the frame's display matrix side data, or NULL.
+static const int32_t *avb_frame_display_matrix(const AVFrame *f) {
+	const AVFrameSideData *sd = av_frame_get_side_data(f, AV_FRAME_DATA_DISPLAYMATRIX);
+	return sd && sd->size >= 9 * sizeof(int32_t) ? (const int32_t *)sd->data : NULL;
+}
+
+static double avb_display_rotation(const int32_t *m) { return av_display_rotation_get(m); }
 
 static void avb_flush_decoder(AVCodecContext *c) { avcodec_flush_buffers(c); }
 
@@ -77,6 +93,32 @@ func bestEffortTimestamp(f *astiav.Frame) int64 {
 // valid with one decoder thread.
 func stopsEarly(cc *astiav.CodecContext) bool {
 	return C.avb_stops_early((*C.AVCodecContext)(cptr(cc))) != 0
+}
+
+// displayMatrix copies a display matrix (nil: none) and returns it with its rotation in degrees
+// counter-clockwise (av_display_rotation_get).
+func displayMatrix(m *C.int32_t) (*[9]int32, float64) {
+	if m == nil {
+		return nil, 0
+	}
+	var out [9]int32
+	copy(out[:], unsafe.Slice((*int32)(unsafe.Pointer(m)), 9))
+	return &out, float64(C.avb_display_rotation(m))
+}
+
+// streamOrientation is the orientation the stream's display matrix asks for.
+func streamOrientation(st *astiav.Stream) (Orientation, error) {
+	return orientationOf(displayMatrix(C.avb_stream_display_matrix((*C.AVStream)(cptr(st)))))
+}
+
+// frameOrientation is the orientation f's own display matrix asks for, and whether it has one.
+func frameOrientation(f *astiav.Frame) (Orientation, bool, error) {
+	m, rot := displayMatrix(C.avb_frame_display_matrix((*C.AVFrame)(f.UnsafePointer())))
+	if m == nil {
+		return AsCoded, false, nil
+	}
+	o, err := orientationOf(m, rot)
+	return o, true, err
 }
 
 func flushDecoder(cc *astiav.CodecContext) {

@@ -1,11 +1,15 @@
 package extract
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/ingest"
@@ -18,21 +22,29 @@ type Config struct {
 	// ingest readers: once by the launcher, to fail fast on a bad configuration
 	// and to size the job, and once inside the pipeline, so a large list is not
 	// embedded in the job graph. Paths must therefore be valid on the workers too.
-	Input  ingest.Source
+	Input  ingest.Input
 	Preset features.Preset // stored whole in index.json
 	// Out is the output folder on any Beam filesystem: /local/dir, gs://bucket/dir, s3://bucket/dir.
-	// It must hold no earlier results.
+	// It must hold no earlier results unless Resume is set.
 	Out string
 	// Shards is the number of shard files N (a clip goes to shard hash(id) mod N);
 	// 0 sizes them like the local pipeline, about 256 MB each.
 	Shards int
-	Seed   uint64 // seeds the random crops of presets that crop (with the clip id), as pipeline.Config.Seed
-	// Workers is how many clips one extract DoFn instance decodes at once, each
-	// with its own decoders. Runners that run many instances per machine (Flink
+	Seed   ingest.Seed // seeds the random crops of presets that crop (with the clip id), as pipeline.Config.Seed
+	// Workers is how many clips one shard step decodes at once, each with its
+	// own decoders. Runners that run many DoFn instances per machine (Flink
 	// task slots, Dataflow harness threads) want 1; prism hands a stage's whole
 	// input to one instance, so there it should be the number of CPUs
 	// (DefaultWorkers).
 	Workers int
+	// ClipTimeout bounds each clip on the workers exactly as
+	// pipeline.Config.ClipTimeout does locally (0: pipeline.DefaultClipTimeout,
+	// negative: no limit), with the same watchdog.
+	ClipTimeout time.Duration
+	// Resume continues a job that stopped before it finished: shards whose file
+	// holds the checksum recorded in their summary (StateDir) are kept, the
+	// others extracted again. Without it Out must hold no earlier results.
+	Resume bool
 }
 
 // DefaultWorkers is the Config.Workers for a runner: one per CPU on prism, where
@@ -68,6 +80,22 @@ func (c *Config) ShardCount(clips int) int {
 	return max(1, (clips+per-1)/per)
 }
 
+// fingerprint identifies what decides a shard's bytes besides its clips: the
+// preset, the seed and the number of shards. A shard recorded under another
+// fingerprint is never kept by a resumed job.
+func (c *Config) fingerprint(shards int) (string, error) {
+	b, err := json.Marshal(struct {
+		Preset features.Preset `json:"preset"`
+		Seed   ingest.Seed     `json:"seed"`
+		Shards int             `json:"shards"`
+	}{c.Preset, c.Seed, shards})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // ShardOf is the shard a clip goes to: FNV-1a 64 of its id, mod n.
 func ShardOf(clipID string, n int) int {
 	h := fnv.New64a()
@@ -82,3 +110,6 @@ func join(dir, name string) string {
 	}
 	return dir + "/" + name
 }
+
+// isLocal reports whether dir is on the local filesystem (no scheme://).
+func isLocal(dir string) bool { return !strings.Contains(dir, "://") }

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/features/shard"
 	"github.com/avbalance/avbalance/ingest"
+	"github.com/avbalance/avbalance/internal/atomicfile"
 	"github.com/avbalance/avbalance/pipeline"
 
 	// The filesystems an output folder can be on.
@@ -35,15 +38,13 @@ const Tool = pipeline.Tool + " (beam)"
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*ingest.Clip)(nil)).Elem())
-	register.DoFn3x1[[]byte, func(ingest.Clip), func(string, string), error](&readFn{})
-	register.DoFn4x0[context.Context, ingest.Clip, func(int, []byte), func(string, string)](&extractFn{})
-	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(string), error](&writeShardFn{})
+	register.DoFn3x1[[]byte, func(int, ingest.Clip), func(string, string), error](&readFn{})
+	register.DoFn4x1[context.Context, int, func(*ingest.Clip) bool, func(string), error](&shardFn{})
 	register.DoFn4x1[context.Context, []byte, func(*string) bool, func(*string, *string) bool, error](&finalizeFn{})
-	register.Emitter1[ingest.Clip]()
 	register.Emitter1[string]()
 	register.Emitter2[string, string]()
-	register.Emitter2[int, []byte]()
-	register.Iter1[[]byte]()
+	register.Emitter2[int, ingest.Clip]()
+	register.Iter1[ingest.Clip]()
 	register.Iter1[string]()
 	register.Iter2[string, string]()
 }
@@ -52,6 +53,7 @@ var (
 	clipsOK     = beam.NewCounter("avbalance", "clips_ok")
 	clipsFailed = beam.NewCounter("avbalance", "clips_failed")
 	shardsDone  = beam.NewCounter("avbalance", "shards_written")
+	shardsKept  = beam.NewCounter("avbalance", "shards_kept") // by a resumed job, from an earlier run
 )
 
 // Build adds the extraction job to scope s. ds is the clip list as the launcher
@@ -77,26 +79,32 @@ func Build(s beam.Scope, cfg Config, ds *ingest.Dataset) error {
 		return err
 	}
 	n := cfg.ShardCount(len(ds.Clips))
+	job, err := cfg.fingerprint(n)
+	if err != nil {
+		return err
+	}
 
 	s = s.Scope("avbalance-extract")
-	clips, rejected := beam.ParDo2(s.Scope("ReadClips"), &readFn{Input: cfg.Input, Total: ix.ClipsTotal}, beam.Impulse(s))
-	clips = beam.Reshuffle(s, clips)
-	rows, failed := beam.ParDo2(s.Scope("Extract"), &extractFn{Preset: cfg.Preset, Seed: cfg.Seed, Shards: n, Workers: cfg.Workers}, clips)
-	infos := beam.ParDo(s.Scope("WriteShards"), &writeShardFn{Out: cfg.Out, Preset: cfg.Preset}, beam.GroupByKey(s, rows))
-	failures := beam.Flatten(s, rejected, failed)
+	clips, rejected := beam.ParDo2(s.Scope("ReadClips"), &readFn{Input: cfg.Input, Total: ix.ClipsTotal, Shards: n}, beam.Impulse(s))
+	summaries := beam.ParDo(s.Scope("ExtractShards"), &shardFn{
+		Out: cfg.Out, Preset: cfg.Preset, Seed: cfg.Seed, Workers: cfg.Workers, ClipTimeout: cfg.ClipTimeout, Job: job,
+	}, beam.GroupByKey(s, clips))
 	beam.ParDo0(s.Scope("Finalize"), &finalizeFn{Out: cfg.Out, Index: string(ixJSON)}, beam.Impulse(s),
-		beam.SideInput{Input: infos}, beam.SideInput{Input: failures})
+		beam.SideInput{Input: summaries}, beam.SideInput{Input: rejected})
 	return nil
 }
 
-// readFn reads the clip list on a worker and emits its clips and, as
-// (clip id, failures.jsonl line), the rows the reader rejected.
+// readFn reads the clip list on a worker and emits each clip's descriptor
+// keyed by its shard and, as (clip id, failures.jsonl line), the rows the
+// reader rejected. Ids that are not valid UTF-8 are escaped as the local
+// pipeline stores them (pipeline.EscapeIDs).
 type readFn struct {
-	Input ingest.Source `json:"input"`
-	Total int           `json:"total"` // clips + rejected the launcher found
+	Input  ingest.Input `json:"input"`
+	Total  int          `json:"total"` // clips + rejected the launcher found
+	Shards int          `json:"shards"`
 }
 
-func (f *readFn) ProcessElement(_ []byte, emitClip func(ingest.Clip), emitFailure func(string, string)) error {
+func (f *readFn) ProcessElement(_ []byte, emitClip func(int, ingest.Clip), emitFailure func(string, string)) error {
 	ds, err := f.Input.Read()
 	if err != nil {
 		return fmt.Errorf("read clip list on the worker: %w", err)
@@ -104,6 +112,7 @@ func (f *readFn) ProcessElement(_ []byte, emitClip func(ingest.Clip), emitFailur
 	if got := len(ds.Clips) + len(ds.Rejected); got != f.Total {
 		return fmt.Errorf("the worker reads %d clips, the launcher read %d: are the dataset files the same on every machine?", got, f.Total)
 	}
+	ds = pipeline.EscapeIDs(ds)
 	for _, r := range ds.Rejected {
 		line, err := failureLine(shard.Failure{ClipID: r.ClipID, Path: r.Path, Stage: ingest.StageIngest, Error: r.Reason})
 		if err != nil {
@@ -112,139 +121,178 @@ func (f *readFn) ProcessElement(_ []byte, emitClip func(ingest.Clip), emitFailur
 		emitFailure(r.ClipID, line)
 	}
 	for _, c := range ds.Clips {
-		emitClip(c)
+		emitClip(ShardOf(c.ID, f.Shards), c)
 	}
 	return nil
 }
 
-// extractFn turns clips into encoded rows keyed by their shard, or failure
-// lines keyed by clip id. Each DoFn instance owns Workers pipeline.Workers
-// (decoders and feature extractor), made in Setup and reused for all its clips.
-// With Workers > 1 it decodes that many clips of a bundle at once: a runner
-// that hands one instance all elements in one bundle (prism does) still uses
-// every core. Outputs are emitted from ProcessElement and FinishBundle, never
-// from the decoding goroutines.
-type extractFn struct {
-	Preset  features.Preset `json:"preset"`
-	Seed    uint64          `json:"seed"`
-	Shards  int             `json:"shards"`
-	Workers int             `json:"workers"` // clips decoded at once per instance; ≤ 1: one at a time
-
-	workers []*pipeline.Worker
-	b       *bundle
+// shardFn receives one shard's clip descriptors, decodes and extracts them
+// (pipeline.ExtractShard: Workers clips at once, rows in clip-id order, the
+// local pipeline's per-clip deadline and watchdog), puts the shard file under
+// its final name in Out, records the shard's summary in StateDir and emits it
+// as JSON. Features never leave the worker. A shard whose recorded summary is
+// of the same job and clips, and whose file still has the recorded checksum,
+// is kept as it is (a resumed job, or a retried bundle).
+type shardFn struct {
+	Out         string          `json:"out"`
+	Preset      features.Preset `json:"preset"`
+	Seed        ingest.Seed     `json:"seed"`
+	Workers     int             `json:"workers"`
+	ClipTimeout time.Duration   `json:"clip_timeout"`
+	Job         string          `json:"job"` // Config.fingerprint
 }
 
-// outcome is one processed clip, encoded inside the decoding goroutine (the
-// row's slices may belong to the worker).
-type outcome struct {
-	id    string
-	shard int
-	row   []byte
-	fail  string // failures.jsonl line when the clip failed
+func (f *shardFn) ProcessElement(ctx context.Context, idx int, next func(*ingest.Clip) bool, emit func(string)) error {
+	var clips []ingest.Clip
+	var c ingest.Clip
+	for next(&c) {
+		clips = append(clips, c)
+	}
+	clips, err := uniqueClips(idx, clips)
+	if err != nil {
+		return err
+	}
+	sum := shardSummary{Index: idx, Job: f.Job}
+	if sum.Clips, err = clipsFingerprint(clips); err != nil {
+		return err
+	}
+	kept, err := keptSummary(ctx, f.Out, sum)
+	if err != nil {
+		return err
+	}
+	if kept != nil {
+		shardsKept.Inc(ctx, 1)
+		return f.emit(ctx, kept, emit)
+	}
+	release, err := shardSlot(ctx, f.Workers)
+	if err != nil {
+		return err
+	}
+	res, err := f.extract(ctx, clips, shard.ShardName(idx))
+	release()
+	if err != nil {
+		return err
+	}
+	sum.ShardResult = *res
+	b, err := json.Marshal(&sum)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(ctx, join(f.Out, StateDir), summaryName(idx), bytes.NewReader(b)); err != nil {
+		return err
+	}
+	shardsDone.Inc(ctx, 1)
+	return f.emit(ctx, &sum, emit)
 }
 
-type bundle struct {
-	jobs     chan ingest.Clip
-	results  chan outcome // capacity len(workers): a decoding goroutine never blocks on it
-	inflight int
-	wg       sync.WaitGroup
+func (f *shardFn) emit(ctx context.Context, s *shardSummary, emit func(string)) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	clipsOK.Inc(ctx, int64(s.Info.Rows))
+	clipsFailed.Inc(ctx, int64(len(s.Failures)))
+	emit(string(b))
+	return nil
 }
 
-func (f *extractFn) Setup() {
-	for range max(1, f.Workers) {
-		f.workers = append(f.workers, pipeline.NewWorker(f.Preset, f.Seed))
+// slots bounds the shards one worker process extracts at once to
+// max(1, CPUs ÷ Workers), whatever number of bundles the runner runs in
+// parallel: prism splits a slow bundle and runs the rest of its keys as new
+// bundles beside it, Flink and Dataflow run one bundle per slot or thread. So
+// the decoders at work match the cores and memory (a shard writer's batch, the
+// rows waiting for their turn) does not grow with the number of shards.
+var slots struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+// shardSlot waits for a free slot (or ctx) and returns the function that frees it.
+func shardSlot(ctx context.Context, workers int) (release func(), err error) {
+	slots.once.Do(func() { slots.ch = make(chan struct{}, max(1, runtime.NumCPU()/max(1, workers))) })
+	select {
+	case slots.ch <- struct{}{}:
+		return func() { <-slots.ch }, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
 	}
 }
 
-// StartBundle takes the emitters only because Beam requires StartBundle and
-// FinishBundle to name the same outputs as ProcessElement.
-func (f *extractFn) StartBundle(_ context.Context, _ func(int, []byte), _ func(string, string)) {
-	f.stop() // a bundle that was abandoned (failed) before FinishBundle
-	if len(f.workers) < 2 {
-		return
-	}
-	b := &bundle{jobs: make(chan ingest.Clip), results: make(chan outcome, len(f.workers))}
-	for _, w := range f.workers {
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			for c := range b.jobs {
-				b.results <- f.process(w, c)
+// uniqueClips sorts a shard's clips by id. An identical repeat (a runner
+// replaying an element) is dropped; two different clips under one id are an error.
+func uniqueClips(idx int, clips []ingest.Clip) ([]ingest.Clip, error) {
+	sort.SliceStable(clips, func(i, j int) bool { return clips[i].ID < clips[j].ID })
+	kept := clips[:0]
+	for i, c := range clips {
+		if i > 0 && c.ID == clips[i-1].ID {
+			if c != clips[i-1] {
+				return nil, fmt.Errorf("shard %d: clip %q listed twice with different media or labels", idx, c.ID)
 			}
-		}()
+			continue
+		}
+		kept = append(kept, c)
 	}
-	f.b = b
+	return kept, nil
 }
 
-func (f *extractFn) ProcessElement(ctx context.Context, c ingest.Clip, emitRow func(int, []byte), emitFailure func(string, string)) {
-	b := f.b
-	if b == nil {
-		f.emit(ctx, f.process(f.workers[0], c), emitRow, emitFailure)
-		return
-	}
-	if b.inflight == len(f.workers) {
-		f.emit(ctx, <-b.results, emitRow, emitFailure)
-		b.inflight--
-	}
-	b.jobs <- c
-	b.inflight++
-	for {
-		select {
-		case o := <-b.results:
-			b.inflight--
-			f.emit(ctx, o, emitRow, emitFailure)
-		default:
-			return
+// extract writes the shard with pipeline.ExtractShard into a temp folder of
+// its own and moves the file to Out under its final name, overwriting what an
+// earlier attempt left (the same bytes, or a shard of other clips when the
+// input changed). On local disk the temp folder is in Out (a rename, no copy);
+// for object stores it is the worker's temp folder and the file is uploaded
+// whole.
+func (f *shardFn) extract(ctx context.Context, clips []ingest.Clip, name string) (*pipeline.ShardResult, error) {
+	tmpRoot, prefix := "", "avbalance-beam-shard-"
+	if isLocal(f.Out) {
+		tmpRoot, prefix = filepath.Join(f.Out, StateDir), "tmp-"
+		if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
+			return nil, err
 		}
 	}
-}
-
-func (f *extractFn) FinishBundle(ctx context.Context, emitRow func(int, []byte), emitFailure func(string, string)) {
-	if b := f.b; b != nil {
-		for ; b.inflight > 0; b.inflight-- {
-			f.emit(ctx, <-b.results, emitRow, emitFailure)
+	tmp, err := os.MkdirTemp(tmpRoot, prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	res, err := pipeline.ExtractShard(ctx, pipeline.ShardConfig{
+		Preset: f.Preset, Seed: f.Seed, Workers: f.Workers, ClipTimeout: f.ClipTimeout,
+	}, clips, tmp, name)
+	if err != nil {
+		return nil, err
+	}
+	if res.Info.File == "" {
+		return res, removeFile(ctx, f.Out, name) // no rows: no file, not even a stale one
+	}
+	if isLocal(f.Out) {
+		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(f.Out, name)); err != nil {
+			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
+		return res, atomicfile.SyncDir(f.Out)
 	}
-	f.stop()
+	src, err := os.Open(filepath.Join(tmp, name))
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return res, writeFile(ctx, f.Out, name, src)
 }
 
-// stop ends the current bundle's goroutines, dropping results nobody emitted.
-func (f *extractFn) stop() {
-	if f.b != nil {
-		close(f.b.jobs)
-		f.b.wg.Wait()
-		f.b = nil
+// removeFile removes dir/name when it exists.
+func removeFile(ctx context.Context, dir, name string) error {
+	fs, err := filesystem.New(ctx, dir)
+	if err != nil {
+		return err
 	}
-}
-
-func (f *extractFn) Teardown() {
-	f.stop()
-	for _, w := range f.workers {
-		w.Close()
+	defer fs.Close()
+	found, err := fs.List(ctx, join(dir, name))
+	if err != nil || len(found) == 0 {
+		return err
 	}
-	f.workers = nil
-}
-
-func (f *extractFn) process(w *pipeline.Worker, c ingest.Clip) outcome {
-	row, fail := w.Process(c)
-	if fail != nil {
-		line, err := failureLine(*fail)
-		if err != nil { // cannot happen for plain strings; keep the clip accounted for anyway
-			line = fmt.Sprintf(`{"clip_id":%q,"path":"","stage":%q,"error":"unencodable failure"}`+"\n", c.ID, fail.Stage)
-		}
-		return outcome{id: c.ID, fail: line}
+	rm, ok := fs.(filesystem.Remover)
+	if !ok {
+		return fmt.Errorf("%s: cannot remove the stale %s on this filesystem", dir, name)
 	}
-	return outcome{id: c.ID, shard: ShardOf(c.ID, f.Shards), row: encodeRow(row)}
-}
-
-func (f *extractFn) emit(ctx context.Context, o outcome, emitRow func(int, []byte), emitFailure func(string, string)) {
-	if o.fail != "" {
-		clipsFailed.Inc(ctx, 1)
-		emitFailure(o.id, o.fail)
-		return
-	}
-	clipsOK.Inc(ctx, 1)
-	emitRow(o.shard, o.row)
+	return rm.Remove(ctx, join(dir, name))
 }
 
 // failureLine is one line of failures.jsonl, exactly as shard.FailureLog writes it.
@@ -256,77 +304,7 @@ func failureLine(f shard.Failure) (string, error) {
 	return string(b) + "\n", nil
 }
 
-// writeShardFn writes one shard: its rows sorted by clip id, with shard.Writer
-// into a local temp folder, then copied whole to Out under the shard's name.
-// It emits the shard's ShardInfo as JSON.
-type writeShardFn struct {
-	Out    string          `json:"out"`
-	Preset features.Preset `json:"preset"`
-}
-
-func (f *writeShardFn) ProcessElement(ctx context.Context, idx int, next func(*[]byte) bool, emit func(string)) error {
-	var rows [][]byte
-	var b []byte
-	for next(&b) {
-		rows = append(rows, b)
-		b = nil
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return rowID(rows[i]) < rowID(rows[j]) })
-	// A clip is in one row; an identical repeat (a runner replaying an element) is dropped.
-	kept := rows[:0]
-	for i, r := range rows {
-		if i > 0 && rowID(r) == rowID(rows[i-1]) {
-			if !bytes.Equal(r, rows[i-1]) {
-				return fmt.Errorf("shard %d: clip %q extracted twice with different results", idx, rowID(r))
-			}
-			continue
-		}
-		kept = append(kept, r)
-	}
-	rows = kept
-
-	tmp, err := os.MkdirTemp("", "avbalance-beam-shard-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	name := shard.ShardName(idx)
-	w, err := shard.NewWriter(tmp, name, f.Preset.AudioShape(), f.Preset.FrameShape())
-	if err != nil {
-		return err
-	}
-	defer w.Abort()
-	for _, r := range rows {
-		row, err := decodeRow(r)
-		if err != nil {
-			return fmt.Errorf("shard %s: %w", name, err)
-		}
-		if err := w.Append(row); err != nil {
-			return err
-		}
-	}
-	info, err := w.Commit()
-	if err != nil {
-		return err
-	}
-	src, err := os.Open(tmp + "/" + name)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	if err := writeFile(ctx, f.Out, name, src); err != nil {
-		return err
-	}
-	js, err := json.Marshal(info)
-	if err != nil {
-		return err
-	}
-	shardsDone.Inc(ctx, 1)
-	emit(string(js))
-	return nil
-}
-
-// finalizeFn runs once all shards are written (its side inputs are complete):
+// finalizeFn runs once all shards are done (its side inputs are complete):
 // it writes failures.jsonl sorted by clip id, then index.json, whose presence
 // says the folder is complete.
 type finalizeFn struct {
@@ -334,31 +312,43 @@ type finalizeFn struct {
 	Index string `json:"index"` // shard.Index JSON without shards and counts
 }
 
-func (f *finalizeFn) ProcessElement(ctx context.Context, _ []byte, nextInfo func(*string) bool, nextFailure func(*string, *string) bool) error {
+func (f *finalizeFn) ProcessElement(ctx context.Context, _ []byte, nextSummary func(*string) bool, nextRejected func(*string, *string) bool) error {
 	var ix shard.Index
 	if err := json.Unmarshal([]byte(f.Index), &ix); err != nil {
 		return err
 	}
-	var js string
-	for nextInfo(&js) {
-		var info shard.ShardInfo
-		if err := json.Unmarshal([]byte(js), &info); err != nil {
-			return err
-		}
-		ix.Shards = append(ix.Shards, info)
-		ix.ClipsOK += info.Rows
-	}
-	sort.Slice(ix.Shards, func(i, j int) bool { return ix.Shards[i].File < ix.Shards[j].File })
-	for i := 1; i < len(ix.Shards); i++ {
-		if ix.Shards[i].File == ix.Shards[i-1].File {
-			return fmt.Errorf("shard %s written twice", ix.Shards[i].File)
-		}
-	}
-
 	type failure struct{ id, line string }
 	var fails []failure
+	seen := map[int]string{}
+	var js string
+	for nextSummary(&js) {
+		var s shardSummary
+		if err := json.Unmarshal([]byte(js), &s); err != nil {
+			return err
+		}
+		if prev, ok := seen[s.Index]; ok {
+			if prev != js {
+				return fmt.Errorf("shard %d done twice with different results", s.Index)
+			}
+			continue
+		}
+		seen[s.Index] = js
+		if s.Info.File != "" {
+			ix.Shards = append(ix.Shards, s.Info)
+			ix.ClipsOK += s.Info.Rows
+		}
+		for _, fl := range s.Failures {
+			line, err := failureLine(fl)
+			if err != nil {
+				return err
+			}
+			fails = append(fails, failure{fl.ClipID, line})
+		}
+	}
+	sort.Slice(ix.Shards, func(i, j int) bool { return ix.Shards[i].File < ix.Shards[j].File })
+
 	var id, line string
-	for nextFailure(&id, &line) {
+	for nextRejected(&id, &line) {
 		fails = append(fails, failure{id, line})
 	}
 	sort.Slice(fails, func(i, j int) bool { return fails[i].id < fails[j].id })
@@ -389,9 +379,10 @@ func (f *finalizeFn) ProcessElement(ctx context.Context, _ []byte, nextInfo func
 
 // writeFile writes dir/name on a Beam filesystem whole or not at all, and
 // overwrites an earlier copy (a retried bundle writes the same bytes). On local
-// disk it writes a uniquely named temp file, fsyncs it and renames it (two
-// attempts of a bundle running at once never interleave); object stores
-// (gs://, s3://) make an object visible only when its upload completes.
+// disk it writes a uniquely named temp file, fsyncs it, renames it and fsyncs
+// the folder (two attempts of a bundle running at once never interleave);
+// object stores (gs://, s3://) make an object visible only when its upload
+// completes.
 func writeFile(ctx context.Context, dir, name string, r io.Reader) error {
 	fs, err := filesystem.New(ctx, dir)
 	if err != nil {
@@ -399,7 +390,7 @@ func writeFile(ctx context.Context, dir, name string, r io.Reader) error {
 	}
 	defer fs.Close()
 	final := join(dir, name)
-	local := !strings.Contains(dir, "://")
+	local := isLocal(dir)
 	path := final
 	if local {
 		var rnd [8]byte
@@ -419,6 +410,9 @@ func writeFile(ctx context.Context, dir, name string, r io.Reader) error {
 	}
 	if err == nil && local {
 		err = filesystem.Rename(ctx, fs, path, final)
+	}
+	if err == nil && local {
+		err = atomicfile.SyncDir(dir)
 	}
 	if err != nil {
 		if local {

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/avbalance/avbalance/compare"
 	"github.com/avbalance/avbalance/demo"
 	"github.com/avbalance/avbalance/features"
 	"github.com/avbalance/avbalance/ingest"
@@ -42,9 +44,10 @@ type set struct {
 var sets = []set{
 	{"audio-dominant", "the demo's set: audio tells the pair at once, video the whole class through a faint grating (video-only ≈ 0.96)", 1,
 		func(*synth.Cues) {}},
-	{"video-dominant", "audio tells the pair through a tone in heavy noise (−12 dB), video the whole class through a strong grating", 0,
+	{"video-dominant", "video tells the whole class at once (a strong, clean grating), audio the whole class too (member b's tone is 1.25× its pair's) but through heavy noise (−15 dB), so it is learned later", 0,
 		func(c *synth.Cues) {
-			c.AudioSNRdB, c.CueContrast, c.VideoNoise, c.Distractors = -12, 0.5, 0.04, 1
+			c.MemberTone, c.AudioSNRdB = 1.25, -15
+			c.CueContrast, c.VideoNoise, c.Distractors = 0.5, 0.02, 0
 		}},
 	{"both-complete", "audio and video each tell the whole class alone (member b's tone is 1.25× its pair's), audio far faster to learn", 1,
 		func(c *synth.Cues) { c.MemberTone = 1.25 }},
@@ -70,21 +73,34 @@ func shares(quantity, norm string) func(*train.Config) {
 	}
 }
 
+// variants are the matrix's rows; screen are the further ones of the first
+// screening (one seed, target 0.5), run with -variants.
 var variants = []variant{
 	{"concat", train.ModeConcat, nil, nil},
 	attr("logit-l2 λ1 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "1"}, shares("logit", "l2")),
-	attr("logit-l2 λ5 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "5"}, shares("logit", "l2")),
 	attr("logit-l2 adaptive", nil, shares("logit", "l2")),
-	attr("logprob-l2 adaptive", nil, shares("logprob", "l2")),
 	attr("centered-l2 adaptive", nil, shares("centered", "l2")),
 	attr("margin-l2 adaptive", nil, shares("margin", "l2")),
-	attr("centered-net adaptive", nil, shares("centered", "net")),
 	attr("margin-net adaptive", nil, shares("margin", "net")),
+}
+
+var screen = []variant{
+	attr("logit-l2 λ5 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "5"}, shares("logit", "l2")),
+	attr("logprob-l2 adaptive", nil, shares("logprob", "l2")),
+	attr("centered-net adaptive", nil, shares("centered", "net")),
 	attr("logprob-netabs adaptive", nil, shares("logprob", "net-abs")),
 	attr("centered-net adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "net")),
 	attr("logit-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("logit", "l2")),
+	attr("centered-l2 adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "l2")),
 	attr("centered-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "net")),
 	attr("margin-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("margin", "net")),
+	attr("centered-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "l2")),
+	attr("margin-net adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-to-encoders": "true"}, shares("margin", "net")),
+	attr("centered-net adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-to-encoders": "true"}, shares("centered", "net")),
+	attr("centered-net adaptive ig-mean enc λmax3", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
+		"penalty-to-encoders": "true", "lambda-max": "3"}, shares("centered", "net")),
+	attr("centered-l2 adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
+		"penalty-to-encoders": "true"}, shares("centered", "l2")),
 }
 
 var targets = []train.Target{{0.5, 0.5}, {0.3, 0.7}}
@@ -100,7 +116,10 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	vs := pick(variants, *only, func(v variant) string { return v.name })
+	vs := pick(append(variants, screen...), *only, func(v variant) string { return v.name })
+	if *only == "" {
+		vs = variants
+	}
 	ss := pick(sets, *setNames, func(s set) string { return s.name })
 	ts := targets
 	if *targetList != "" {
@@ -117,7 +136,7 @@ func main() {
 	begin := time.Now()
 	for _, s := range ss {
 		for seed := 1; seed <= *seeds; seed++ {
-			if err := m.runSet(ctx, s, int64(seed), vs, ts); err != nil {
+			if err := m.runSet(ctx, s, ingest.Seed(seed), vs, ts); err != nil {
 				log.Fatal(err)
 			}
 		}
@@ -161,7 +180,7 @@ func must(err error) {
 
 type key struct {
 	set     string
-	seed    int64
+	seed    ingest.Seed
 	variant string // or the unimodal mode
 	target  float64
 }
@@ -175,7 +194,7 @@ type matrix struct {
 
 // runSet generates and extracts one set and seed, then trains the
 // references and every variant at every target on it.
-func (m *matrix) runSet(ctx context.Context, s set, seed int64, vs []variant, ts []train.Target) error {
+func (m *matrix) runSet(ctx context.Context, s set, seed ingest.Seed, vs []variant, ts []train.Target) error {
 	dir := filepath.Join(m.out, fmt.Sprintf("%s-seed%d", s.name, seed))
 	shards := filepath.Join(dir, "shards")
 	dc := demo.DefaultConfig()
@@ -195,7 +214,7 @@ func (m *matrix) runSet(ctx context.Context, s set, seed int64, vs []variant, ts
 		if err != nil {
 			return err
 		}
-		if _, err := pipeline.Extract(ctx, pipeline.Config{Dataset: ds, Preset: p, Out: shards, Workers: 1, Seed: uint64(seed)}); err != nil {
+		if _, err := pipeline.Extract(ctx, pipeline.Config{Dataset: ds, Preset: p, Out: shards, Workers: 1, Seed: seed}); err != nil {
 			return err
 		}
 	}
@@ -242,7 +261,7 @@ func (m *matrix) runSet(ctx context.Context, s set, seed int64, vs []variant, ts
 	var wg sync.WaitGroup
 	var firstErr error
 	for _, j := range jobs {
-		if res, err := train.ReadResult(j.cfg.Out); err == nil {
+		if res, err := train.ReadResult(j.cfg.Out); err == nil && sameConfig(j.cfg) {
 			m.put(j.k, res)
 			continue
 		}
@@ -274,49 +293,33 @@ func (m *matrix) runSet(ctx context.Context, s set, seed int64, vs []variant, ts
 	return ctx.Err()
 }
 
+// sameConfig reports whether the run folder of c was trained with c (all
+// but the paths and the recorded data).
+func sameConfig(c train.Config) bool {
+	saved, err := train.LoadConfig(c.Out)
+	if err != nil {
+		return false
+	}
+	strip := func(c train.Config) string {
+		c.Out, c.Shards, c.TrainedOn, c.Workers = "", "", nil, 0
+		b, _ := json.Marshal(c)
+		return string(b)
+	}
+	return strip(saved) == strip(c)
+}
+
 // base sets the demo's training recipe.
-func base(c *train.Config, dc demo.Config, seed int64) {
+func base(c *train.Config, dc demo.Config, seed ingest.Seed) {
 	t := dc.Train
 	c.Model, c.Head, c.Embed, c.Epochs, c.Batch = t.Model, t.Head, t.Embed, t.Epochs, t.Batch
 	c.LR, c.Optimizer, c.Momentum, c.WeightDecay, c.Workers = t.LR, t.Optimizer, t.Momentum, t.WeightDecay, 1
-	c.Seed = uint64(seed)
+	c.Seed = seed
 }
 
 func (m *matrix) put(k key, r *train.Result) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.res[k] = r
-}
-
-// stat is a mean and sample standard deviation over seeds, and every value.
-type stat struct {
-	mean, std float64
-	vals      []float64
-}
-
-func newStat(vals []float64) stat {
-	s := stat{vals: vals}
-	if len(vals) == 0 {
-		return stat{mean: math.NaN()}
-	}
-	for _, v := range vals {
-		s.mean += v
-	}
-	s.mean /= float64(len(vals))
-	if len(vals) > 1 {
-		for _, v := range vals {
-			s.std += (v - s.mean) * (v - s.mean)
-		}
-		s.std = math.Sqrt(s.std / float64(len(vals)-1))
-	}
-	return s
-}
-
-func (s stat) String() string {
-	if math.IsNaN(s.mean) {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f ± %.2f", s.mean, s.std)
 }
 
 // figures are the numbers of one run the report shows.
@@ -362,14 +365,14 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 	for _, s := range ss {
 		weakName := [2]string{"audio", "video"}[s.weak]
 		fmt.Fprintf(w, "## %s\n\n%s. Under-used modality: %s.\n\n", s.name, s.about, weakName)
-		ref := func(mode train.Mode) stat {
+		ref := func(mode train.Mode) compare.Stat {
 			var v []float64
-			for seed := int64(1); seed <= int64(seeds); seed++ {
+			for seed := ingest.Seed(1); seed <= ingest.Seed(seeds); seed++ {
 				if r := m.res[key{s.name, seed, string(mode), 0}]; r != nil {
 					v = append(v, r.Test.Accuracy)
 				}
 			}
-			return newStat(v)
+			return compare.NewStat(v)
 		}
 		fmt.Fprintf(w, "References: audio-only test acc %s, video-only %s.\n\n", ref(train.ModeAudio), ref(train.ModeVideo))
 		for _, t := range ts {
@@ -382,17 +385,17 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 					tv = ts[0][1]
 				}
 				var fs []figures
-				for seed := int64(1); seed <= int64(seeds); seed++ {
+				for seed := ingest.Seed(1); seed <= ingest.Seed(seeds); seed++ {
 					if r := m.res[key{s.name, seed, v.name, tv}]; r != nil && r.Test != nil {
 						fs = append(fs, figuresOf(r, s.weak))
 					}
 				}
-				col := func(f func(figures) float64) stat {
+				col := func(f func(figures) float64) compare.Stat {
 					var vals []float64
 					for _, x := range fs {
 						vals = append(vals, f(x))
 					}
-					return newStat(vals)
+					return compare.NewStat(vals)
 				}
 				met := 0
 				for _, x := range fs {
@@ -402,8 +405,8 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 				}
 				lam := col(func(f figures) float64 { return f.lambda })
 				lamText := "–"
-				if !math.IsNaN(lam.mean) {
-					lamText = fmt.Sprintf("%.2g", lam.mean)
+				if lam.N > 0 && !math.IsNaN(lam.Mean) {
+					lamText = fmt.Sprintf("%.2g", lam.Mean)
 				}
 				fmt.Fprintf(w, "| %s | %s | %s | %d/%d | %s | %s | %s | %s | %s |\n", v.name,
 					col(func(f figures) float64 { return f.acc }), col(func(f figures) float64 { return f.share }), met, len(fs),

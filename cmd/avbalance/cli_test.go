@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,6 +148,9 @@ func TestExtractReadOnlyOutput(t *testing.T) {
 		if code != 1 || !strings.Contains(msg, out) || !strings.Contains(msg, "operation not permitted") {
 			t.Errorf("exit %d, want 1 and a message naming %s and the cause:\n%s", code, out, msg)
 		}
+		if s := stutter(msg); s != "" {
+			t.Errorf("repeated %q in %q", s, msg)
+		}
 		checkNoCorruptShard(t, out)
 	})
 	t.Run("sys", func(t *testing.T) {
@@ -171,6 +176,9 @@ func TestExtractDiskFull(t *testing.T) {
 	code, msg := extract(t, bin, manifest(t, 40), out, "--shard-rows", "4")
 	if code != 1 || !strings.Contains(msg, "no space left on device") {
 		t.Errorf("exit %d, want 1 and \"no space left on device\":\n%s", code, msg)
+	}
+	if s := stutter(msg); s != "" {
+		t.Errorf("repeated %q in %q", s, msg)
 	}
 	checkNoCorruptShard(t, out)
 	ix, err := shard.ReadIndex(out)
@@ -259,4 +267,341 @@ func loadResult(t *testing.T, dir string) map[string]any {
 	}
 	strip(m)
 	return m
+}
+
+// verbNames lists every verb of the CLI.
+func verbNames() []string {
+	var names []string
+	for _, v := range verbs {
+		names = append(names, v.name)
+	}
+	return names
+}
+
+// TestStrayArgument: a positional argument a verb does not take makes every verb stop with
+// exit 2 and a message naming it (and the flags after it that the flag package would have
+// ignored), instead of running with those flags silently dropped.
+func TestStrayArgument(t *testing.T) {
+	bin := testmedia.CLI(t)
+	pathFlag := map[string]string{"eval": "--run", "attribute": "--run"} // else --out
+	for _, verb := range verbNames() {
+		f := cmp.Or(pathFlag[verb], "--out")
+		args := []string{verb, f, t.TempDir(), "oops", f, "later"}
+		if verb == "inspect" {
+			args = []string{verb, t.TempDir(), "oops", "--json"}
+		}
+		code, msg := run(t, bin, args...)
+		if code != 2 || !strings.Contains(msg, `unexpected argument "oops"`) {
+			t.Errorf("%s: exit %d, want 2 and a message naming \"oops\":\n%s", strings.Join(args, " "), code, msg)
+		}
+		if verb != "inspect" && !strings.Contains(msg, f+" later") {
+			t.Errorf("%s: the message does not name the flags that were not read:\n%s", verb, msg)
+		}
+	}
+	if code, msg := run(t, bin, "inspect"); code != 2 || !strings.Contains(msg, "missing DIR") {
+		t.Errorf("inspect without DIR: exit %d\n%s", code, msg)
+	}
+}
+
+// stutter returns the repeated part of an error message ("open open", or "preset" in
+// "preset tiny: features: preset ..."), or "".
+func stutter(msg string) string {
+	words := strings.Fields(msg)
+	for i := 1; i < len(words); i++ {
+		if words[i] == words[i-1] {
+			return words[i] + " " + words[i]
+		}
+	}
+	seen := map[string]bool{}
+	for _, part := range strings.Split(msg, ": ") {
+		first := strings.Trim(strings.Fields(part + " x")[0], `"'`)
+		if seen[first] {
+			return first
+		}
+		seen[first] = true
+	}
+	return ""
+}
+
+// TestUsageErrors: bad usage is exit 2 with a message that says what is wrong, naming the
+// flag, and with no repeated prefix; an explicit invalid override is refused, never replaced
+// by the preset's value.
+func TestUsageErrors(t *testing.T) {
+	bin := testmedia.CLI(t)
+	man := manifest(t, 3)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	empty := filepath.Join(dir, "empty.csv")
+	noClips := filepath.Join(dir, "no-clips.csv")
+	os.WriteFile(file, []byte("x"), 0o644)
+	os.WriteFile(empty, nil, 0o644)
+	os.WriteFile(noClips, []byte("id,path,label,split\n"), 0o644)
+	ext := func(extra ...string) []string {
+		return append([]string{"extract", "--dataset", "manifest", "--manifest", man, "--preset", "tiny", "--quiet"}, extra...)
+	}
+	out := func() string { return filepath.Join(t.TempDir(), "out") }
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{ext("--out", out(), "--workers", "-1"), "workers must be ≥ 0"},
+		{ext("--out", out(), "--shard-rows", "-1"), "shard rows must be ≥ 0"},
+		{ext("--out", file), "is a file, not a folder"},
+		{ext("--out", filepath.Join(file, "sub")), "is a file, not a folder"},
+		{ext("--out", out(), "--frames", "-2"), "--frames -2"},
+		{ext("--out", out(), "--frames", "0"), "--frames 0"},
+		{ext("--out", out(), "--frames", "1000000"), "frames 1000000"},
+		{ext("--out", out(), "--seconds", "-1"), "--seconds -1"},
+		{ext("--out", out(), "--seconds", "NaN"), "--seconds NaN"},
+		{ext("--out", out(), "--seconds", "0.001"), "seconds 0.001"},
+		{ext("--out", out(), "--size", "0"), "--size 0"},
+		{ext("--out", out(), "--clip-timeout", "5"), "5s"},
+		{ext("--out", out(), "--preset", "nope"), `unknown preset "nope"`},
+		{[]string{"extract", "--manifest", man, "--out", out()}, "--dataset"},
+		{[]string{"extract", "--dataset", "cremad", "--out", out()}, "--root"},
+		{[]string{"extract", "--dataset", "manifest", "--manifest", filepath.Join(dir, "absent.csv"), "--out", out()}, "absent.csv"},
+		{[]string{"extract", "--dataset", "manifest", "--manifest", empty, "--out", out()}, "empty file"},
+		{[]string{"extract", "--dataset", "manifest", "--manifest", noClips, "--out", out()}, "lists no clips"},
+		{[]string{"extract", "--dataset", "cremad", "--root", dir, "--split", "lists", "--out", out()}, "--train-list"},
+		{[]string{"synth", "--out", out(), "--clips", "0"}, "--clips 0"},
+		{[]string{"synth", "--out", file}, "is a file, not a folder"},
+		{[]string{"synth", "--out", out(), "--seconds", "0"}, "--seconds 0"},
+		{[]string{"synth", "--out", out(), "--size", "0"}, "--size 0"},
+		{[]string{"inspect", filepath.Join(dir, "absent")}, "is not a folder"},
+		{[]string{"inspect", dir}, "has no index.json"},
+	} {
+		code, msg := run(t, bin, c.args...)
+		first := strings.SplitN(msg, "\n", 2)[0]
+		if code != 2 || !strings.Contains(first, c.want) {
+			t.Errorf("%s: exit %d, want 2 and %q in the first line:\n%s", strings.Join(c.args[1:], " "), code, c.want, msg)
+		}
+		if s := stutter(first); s != "" {
+			t.Errorf("%s: repeated %q in %q", strings.Join(c.args[1:], " "), s, first)
+		}
+	}
+}
+
+// TestExtractWarnsWithoutSplits: a manifest without a split column extracts, with a warning
+// that training needs splits.
+func TestExtractWarnsWithoutSplits(t *testing.T) {
+	bin := testmedia.CLI(t)
+	man := filepath.Join(t.TempDir(), "m.csv")
+	os.WriteFile(man, []byte("id,path,label\na,"+testmedia.Generated(t, "sine_h264_aac.mp4")+",x\n"), 0o644)
+	code, msg := extract(t, bin, man, filepath.Join(t.TempDir(), "out"))
+	if code != 0 || !strings.Contains(msg, "warning: no clip has a split") {
+		t.Errorf("exit %d, want 0 and a warning about the missing splits:\n%s", code, msg)
+	}
+}
+
+// TestExtractOddClipFiles: clips whose path is a directory, a symbolic link loop or a named
+// pipe are failures at ingest that say which, and the pipe is never opened (opening it would
+// block until the clip deadline).
+func TestExtractOddClipFiles(t *testing.T) {
+	bin := testmedia.CLI(t)
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "dir.mp4"), 0o755)
+	os.Symlink("loop.mp4", filepath.Join(dir, "loop.mp4"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.mp4"), 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	man := filepath.Join(dir, "m.csv")
+	os.WriteFile(man, []byte("id,path,label,split\nd,dir.mp4,x,train\nl,loop.mp4,x,train\nf,fifo.mp4,x,train\ng,"+
+		testmedia.Generated(t, "sine_h264_aac.mp4")+",x,train\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	if code, msg := extract(t, bin, man, out, "--clip-timeout", "30s"); code != 3 {
+		t.Fatalf("exit %d, want 3 (some clips failed):\n%s", code, msg)
+	}
+	fails, err := shard.ReadFailures(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"d": "is a directory", "l": "is a symbolic link loop", "f": "is a named pipe"}
+	for _, f := range fails {
+		if w := want[f.ClipID]; f.Stage != "ingest" || !strings.Contains(f.Error, w) {
+			t.Errorf("clip %s: %+v, want an ingest failure saying %q", f.ClipID, f, w)
+		}
+		delete(want, f.ClipID)
+	}
+	if len(want) > 0 {
+		t.Errorf("no failure for %v", want)
+	}
+}
+
+// TestExtractResumeOtherManifest: extract --resume with a changed manifest is exit 2 with a
+// message that says what differs and what to do; the folder is left as it was.
+func TestExtractResumeOtherManifest(t *testing.T) {
+	bin := testmedia.CLI(t)
+	out := filepath.Join(t.TempDir(), "out")
+	if code, msg := extract(t, bin, manifest(t, 6), out); code != 0 {
+		t.Fatalf("extract: exit %d\n%s", code, msg)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, shard.IndexFile))
+	code, msg := extract(t, bin, manifest(t, 9), out, "--resume")
+	if code != 2 || !strings.Contains(msg, "another clip list") || !strings.Contains(msg, "9 clips") || !strings.Contains(msg, "another --out") {
+		t.Errorf("resume with another manifest: exit %d, want 2 and what differs:\n%s", code, msg)
+	}
+	if after, _ := os.ReadFile(filepath.Join(out, shard.IndexFile)); !bytes.Equal(before, after) {
+		t.Error("the refused resume changed index.json")
+	}
+	if code, msg := run(t, bin, "inspect", out); code != 0 {
+		t.Errorf("inspect after the refused resume: exit %d\n%s", code, msg)
+	}
+	// Another preset configuration is refused the same way, naming what differs.
+	code, msg = extract(t, bin, manifest(t, 6), out, "--resume", "--frames", "2")
+	if code != 2 || !strings.Contains(msg, "frames 2 (was 3)") {
+		t.Errorf("resume with --frames 2: exit %d, want 2 and the differing field:\n%s", code, msg)
+	}
+}
+
+// TestHelpPlaceholders: every verb's --help exits 0, and every flag's placeholder is one word:
+// the flag package takes a back-quoted phrase in a usage string as the placeholder, which
+// printed "-run avbalance train".
+func TestHelpPlaceholders(t *testing.T) {
+	bin := testmedia.CLI(t)
+	flagLine := regexp.MustCompile(`^  -([\w-]+)(?: (.*))?$`)
+	for _, verb := range verbNames() {
+		code, msg := run(t, bin, verb, "--help")
+		if code != 0 {
+			t.Errorf("%s --help: exit %d\n%s", verb, code, msg)
+		}
+		n := 0
+		for _, line := range strings.Split(msg, "\n") {
+			m := flagLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			n++
+			if strings.Contains(m[2], " ") {
+				t.Errorf("%s --help: flag -%s has the placeholder %q", verb, m[1], m[2])
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s --help lists no flags:\n%s", verb, msg)
+		}
+	}
+}
+
+// TestVersion: --version prints the program version and exits 0.
+func TestVersion(t *testing.T) {
+	bin := testmedia.CLI(t)
+	for _, arg := range []string{"--version", "-version", "version"} {
+		code, msg := run(t, bin, arg)
+		if code != 0 || !strings.HasPrefix(msg, "avbalance 0.1 (build ") {
+			t.Errorf("%s: exit %d\n%s", arg, code, msg)
+		}
+	}
+}
+
+// TestCompareKillResume: `avbalance compare` killed (SIGKILL, or SIGINT: exit 130) while one
+// run is complete and another half trained, then run again with the same command, ends with
+// the same table as an uninterrupted compare (timing columns aside), reusing the complete
+// run and continuing the interrupted one. A rerun of the finished compare trains nothing; a
+// changed setting is refused with exit 2.
+func TestCompareKillResume(t *testing.T) {
+	bin := testmedia.CLI(t)
+	shards := t.TempDir()
+	if code, msg := extract(t, bin, manifest(t, 40), shards); code != 0 {
+		t.Fatalf("extract: exit %d\n%s", code, msg)
+	}
+	args := func(out string, extra ...string) []string {
+		return append([]string{"compare", "--shards", shards, "--out", out, "--methods", "concat,attr-reg",
+			"--seeds", "2", "--epochs", "3", "--batch", "8", "--embed", "8", "--lr", "0.01", "--parallel", "1",
+			"attr-reg.lambda=3", "--quiet"}, extra...)
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	if code, msg := run(t, bin, args(ref)...); code != 0 {
+		t.Fatalf("uninterrupted compare: exit %d\n%s", code, msg)
+	}
+	want := tableWithoutTiming(t, ref)
+
+	start := time.Now()
+	code, msg := run(t, bin, args(ref)...)
+	if code != 0 || !strings.Contains(msg, "0 runs trained, 4 reused") {
+		t.Errorf("rerun: exit %d\n%s", code, msg)
+	}
+	t.Logf("rerun of a finished compare: %v", time.Since(start))
+	code, msg = run(t, bin, args(ref, "attr-reg.lambda=5")...)
+	if code != 2 || !strings.Contains(msg, "lambda 3 (folder) ≠ 5") || !strings.Contains(msg, "--retrain") {
+		t.Errorf("changed λ: exit %d, want 2 naming lambda and --retrain:\n%s", code, msg)
+	}
+	if code, msg := run(t, bin, args(ref, "stray")...); code != 2 || !strings.Contains(msg, `"stray"`) {
+		t.Errorf("stray argument: exit %d, want 2:\n%s", code, msg)
+	}
+
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		out := filepath.Join(t.TempDir(), "killed")
+		cmd := exec.Command(bin, args(out)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until concat seed 1 is complete and attr-reg seed 1 has an epoch checkpointed.
+		deadline := time.Now().Add(120 * time.Second)
+		for time.Now().Before(deadline) {
+			b, _ := os.ReadFile(filepath.Join(out, "runs", "concat", "seed-1", "run.json"))
+			_, err := os.Stat(filepath.Join(out, "runs", "attr-reg", "seed-1", "checkpoint.bin"))
+			if bytes.Contains(b, []byte(`"done": true`)) && err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if sig == syscall.SIGINT && (!errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "run the same command again")) {
+			t.Errorf("SIGINT: %v, want exit 130 and how to continue:\n%s", err, stderr.String())
+		}
+		code, msg := run(t, bin, args(out)...)
+		if code != 0 {
+			t.Fatalf("%v: resume: exit %d\n%s", sig, code, msg)
+		}
+		if !strings.Contains(msg, "1 reused") && !strings.Contains(msg, "2 reused") {
+			t.Errorf("%v: resume did not reuse the complete run:\n%s", sig, msg)
+		}
+		if got := tableWithoutTiming(t, out); !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: killed+resumed table differs from the uninterrupted one:\n got %v\nwant %v", sig, got, want)
+		}
+		var res struct{ Runs []struct{ Sessions int } }
+		b, _ := os.ReadFile(filepath.Join(out, "results.json"))
+		if err := json.Unmarshal(b, &res); err != nil || len(res.Runs) != 4 {
+			t.Fatalf("results.json: %v", err)
+		}
+		resumed := 0
+		for _, r := range res.Runs {
+			if r.Sessions > 1 {
+				resumed++
+			}
+		}
+		if resumed == 0 {
+			t.Errorf("%v: no run was continued from its checkpoint", sig)
+		}
+	}
+}
+
+// tableWithoutTiming reads DIR/table.csv without its seconds and CPU-seconds columns.
+func tableWithoutTiming(t *testing.T, dir string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "table.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	var keep []int
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		cells := strings.Split(line, ",")
+		if i == 0 {
+			for j, c := range cells {
+				if !strings.HasPrefix(c, "seconds_") && !strings.HasPrefix(c, "cpu_seconds_") {
+					keep = append(keep, j)
+				}
+			}
+		}
+		var row []string
+		for _, j := range keep {
+			row = append(row, cells[j])
+		}
+		out = append(out, row)
+	}
+	return out
 }

@@ -3,19 +3,22 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/avbalance/avbalance/compare"
 	"github.com/avbalance/avbalance/demo"
+	"github.com/avbalance/avbalance/ingest"
 )
 
 func runDemo(ctx context.Context, args []string) int {
 	fs := newFlags("demo", "[--out DIR] [--quick] [--seeds N] [flags]")
-	out := fs.String("out", "demo-out", "output folder: report.html, plots/, results.json, seed-S/{synth,shards,runs}")
+	out := fs.String("out", "demo-out", "output folder: table.md, report.html, plots/, results.json, runs/, synth/, shards/")
 	quick := fs.Bool("quick", false, "a small, fast run (fewer clips and epochs) that shows the whole flow")
-	seeds := fs.Int("seeds", 0, "number of seeds (each its own generated set); the table shows mean ± std (0: the default)")
-	seed := fs.Int64("seed", 1, "first seed")
+	seeds := fs.Int("seeds", 0, "training seeds, each training every mode on the set; the table shows mean ± std (0: the default)")
+	seed := ingest.Seed(1)
+	fs.Var(&seed, "seed", "`seed` of the generated set, and the first training seed")
 	epochs := fs.Int("epochs", 0, "epochs per mode (0: the default)")
 	clips := fs.Int("clips", 0, "clips per generated set (0: the default)")
 	parallel := fs.Int("parallel", 0, "training runs at once (0: the default)")
@@ -39,7 +42,7 @@ func runDemo(ctx context.Context, args []string) int {
 			return fail(exitUsage, "demo: %s: %v", *config, err)
 		}
 	}
-	cfg.Out, cfg.Seed, cfg.Workers, cfg.Verbose = *out, *seed, *workers, *verbose
+	cfg.Out, cfg.Seed, cfg.Workers, cfg.Verbose = *out, seed, *workers, *verbose
 	if *seeds > 0 {
 		cfg.Seeds = *seeds
 	}
@@ -60,15 +63,13 @@ func runDemo(ctx context.Context, args []string) int {
 	}
 	rep, err := demo.Run(ctx, cfg)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return exitSignal
-		}
-		return fail(exitAborted, "%v", err)
+		return compareFailed("demo", err)
 	}
 	fmt.Print(rep.Table())
 	if *quick {
 		fmt.Println("(--quick trains 4 epochs on 120 clips: too short to show the imbalance; run without --quick for the measurement)")
 	}
-	fmt.Printf("report: %s (%.0fs, %.0f CPU-s)\n", rep.HTML, rep.Elapsed, rep.CPU)
+	fmt.Printf("report: %s (%d runs trained, %d reused; the comparison took %.0fs, %.0f CPU-s)\n",
+		filepath.Join(cfg.Out, compare.ReportFile), rep.Trained, rep.Reused, rep.Elapsed, rep.CPU)
 	return exitOK
 }

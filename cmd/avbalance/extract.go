@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/internal/extractflags"
 	"github.com/avbalance/avbalance/pipeline"
 )
@@ -12,34 +14,40 @@ import (
 func runExtract(ctx context.Context, args []string) int {
 	fs := newFlags("extract", "--dataset cremad|vggsound|manifest --root DIR [--csv FILE] [--manifest FILE] --preset NAME --out DIR [flags]")
 	sel := extractflags.Register(fs, "dataset folder: CREMA-D root (VideoFlash/, AudioWAV/ or flat .flv files) or the VGGSound clips folder")
-	out := fs.String("out", "", "output folder for shard-*.arrow, index.json and failures.jsonl")
-	workers := fs.Int("workers", 0, "decode workers (0 = one per CPU)")
-	shardRows := fs.Int("shard-rows", 0, "rows per shard (0 = about 256 MB per shard)")
-	resume := fs.Bool("resume", false, "continue an interrupted run in --out: keep its shards and failures, extract the rest")
-	clipTimeout := fs.Duration("clip-timeout", pipeline.DefaultClipTimeout, "give up on a clip that takes longer than this to decode (recorded as a failure; 0 = no limit)")
+	out := fs.String("out", "", "output folder `DIR` for shard-*.arrow, index.json and failures.jsonl")
+	workers := fs.Int("workers", 0, "decode workers, `N` (0 = one per CPU)")
+	shardRows := fs.Int("shard-rows", 0, "rows per shard, `N` (0 = about 256 MB per shard)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
 	preset, err := sel.Preset()
 	if err != nil {
-		return fail(exitUsage, "%v", err)
+		return fail(exitUsage, "extract: %v", err)
 	}
 	if *out == "" {
-		return fail(exitUsage, "--out is required")
+		return fail(exitUsage, "extract: --out is required")
 	}
-	ds, err := sel.Source.Read()
+	ds, err := sel.Input.Read()
 	if err != nil {
-		return fail(exitUsage, "%s: %v", sel.Source.Dataset, err)
+		return fail(exitUsage, "extract: %v", err)
+	}
+	if len(ds.Clips)+len(ds.Rejected) == 0 {
+		msg := "extract: %s lists no clips: nothing to extract"
+		if ds.Skipped > 0 {
+			msg += fmt.Sprintf(" (%d listed clips were left out: absent with --only-present, or in neither split list)", ds.Skipped)
+		}
+		return fail(exitUsage, msg, inputName(sel.Input))
 	}
 	cfg := pipeline.Config{
 		Dataset: ds, Preset: preset, Out: *out, Workers: *workers, ShardRows: *shardRows,
-		Resume: *resume, Seed: sel.Source.Seed, ClipTimeout: *clipTimeout,
+		Resume: sel.Resume, Seed: sel.Input.Seed, ClipTimeout: sel.ClipTimeout(),
 	}
-	if *clipTimeout == 0 {
-		cfg.ClipTimeout = -1 // no limit
-	} else if *clipTimeout < 0 {
-		return fail(exitUsage, "--clip-timeout must be ≥ 0 (0 = no limit), got %s", *clipTimeout)
+	if err := cfg.Validate(); err != nil {
+		return fail(exitUsage, "extract: %v", err)
+	}
+	if len(ds.Clips) > 0 && !ds.HasSplits() {
+		fmt.Fprintf(os.Stderr, "extract: warning: no clip has a split (train, val or test); training needs them: add a split column to the manifest (or use a CREMA-D split policy)\n")
 	}
 	if !*quiet {
 		cfg.Progress = os.Stderr
@@ -51,6 +59,9 @@ func runExtract(ctx context.Context, args []string) int {
 	}
 	sum, err := pipeline.Extract(ctx, cfg)
 	if err != nil {
+		if ce := (*pipeline.ConfigError)(nil); errors.As(err, &ce) {
+			return fail(exitUsage, "extract: %v", err)
+		}
 		return fail(exitAborted, "extract: %v", err)
 	}
 	fmt.Printf("clips_total %d  clips_ok %d  clips_failed %d  (skipped as already done: %d)  shards %d  %.1fs\n",
@@ -64,4 +75,15 @@ func runExtract(ctx context.Context, args []string) int {
 		return exitFailures
 	}
 	return exitOK
+}
+
+// inputName names the clip list an Input reads, for messages.
+func inputName(s ingest.Input) string {
+	switch s.Dataset {
+	case ingest.ManifestName:
+		return "manifest " + s.Manifest
+	case ingest.VGGSoundName:
+		return "the VGGSound list " + s.CSV
+	}
+	return "the CREMA-D folder " + s.Root
 }

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	iofs "io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/avbalance/avbalance/features/shard"
 )
@@ -11,14 +14,17 @@ func runInspect(_ context.Context, args []string) int {
 	fs := newFlags("inspect", "DIR [--json] [--verify=false]")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	verify := fs.Bool("verify", true, "recompute every shard's sha256 and check the clip accounting")
-	if code := parse(fs, moveFlagsFirst(args)); code >= 0 {
+	if code := parseArgs(fs, moveFlagsFirst(args), "DIR"); code >= 0 {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitUsage
+	dir := fs.Arg(0)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fail(exitUsage, "inspect: %s is not a folder: give an extraction output folder (the --out of avbalance extract)", dir)
 	}
-	rep, err := shard.Inspect(fs.Arg(0), *verify)
+	if _, err := os.Stat(filepath.Join(dir, shard.IndexFile)); errors.Is(err, iofs.ErrNotExist) {
+		return fail(exitUsage, "inspect: %s has no %s: it is not an extraction output folder (the --out of avbalance extract)", dir, shard.IndexFile)
+	}
+	rep, err := shard.Inspect(dir, *verify)
 	if err != nil {
 		return fail(exitAborted, "inspect: %v", err)
 	}

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/avbalance/avbalance/train"
 )
 
 func runTrain(ctx context.Context, args []string) int {
 	cfg := train.DefaultConfig()
-	fs := newFlags("train", "--shards DIR --mode MODE --out RUNDIR [flags]")
+	fs := newFlags("train", "--shards DIR --mode MODE --out RUNDIR [flags] | --out RUNDIR --resume [--epochs N]")
 	finish := cfg.BindFlags(fs)
 	quiet := fs.Bool("quiet", false, "no per-epoch output")
 	usage := fs.Usage
@@ -24,8 +25,17 @@ func runTrain(ctx context.Context, args []string) int {
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
-	if err := finish(); err != nil {
-		return fail(exitUsage, "train: %v", err)
+	var err error
+	if cfg.Resume {
+		if cfg.Out == "" {
+			return fail(exitUsage, "train: --resume needs --out, the run folder to continue")
+		}
+		cfg, err = train.ResumeConfig(cfg.Out, fs)
+	} else {
+		err = finish()
+	}
+	if err != nil {
+		return trainFail("train", err)
 	}
 	if !*quiet {
 		cfg.Progress = os.Stderr
@@ -36,20 +46,37 @@ func runTrain(ctx context.Context, args []string) int {
 	res, err := train.Run(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "train: interrupted; run again with --resume to continue from the last checkpoint")
+			fmt.Fprintln(os.Stderr, "avbalance: train: interrupted; run again with --out "+cfg.Out+" --resume to continue from the last checkpoint")
 			return exitSignal
 		}
-		return fail(exitAborted, "train: %v", err)
+		return trainFail("train", err)
 	}
 	printJSON(res)
 	return exitOK
 }
 
+// trainFail prints a trainer error once prefixed and returns its exit code:
+// 2 for a configuration the user must change, 130 for an interruption.
+func trainFail(verb string, err error) int {
+	code := exitAborted
+	if ce := (*train.ConfigError)(nil); errors.As(err, &ce) {
+		code = exitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		code = exitSignal
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "train:") {
+		msg = verb + ": " + msg
+	}
+	return fail(code, "%s", msg)
+}
+
 func runEval(ctx context.Context, args []string) int {
 	fs := newFlags("eval", "--run RUNDIR --shards DIR [--split test]")
 	run := fs.String("run", "", "run `folder` written by avbalance train")
-	shards := fs.String("shards", "", "extraction output folder")
-	split := fs.String("split", "test", "split to evaluate: train, val or test")
+	shards := fs.String("shards", "", "extraction output `folder`")
+	split := fs.String("split", "test", "`split` to evaluate: train, val or test")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -58,10 +85,25 @@ func runEval(ctx context.Context, args []string) int {
 	}
 	m, err := train.Eval(ctx, *run, *shards, *split)
 	if err != nil {
-		return fail(exitAborted, "eval: %v", err)
+		return trainFail("eval", err)
 	}
 	printJSON(m)
+	warnOtherData("eval", *run, *shards)
 	return exitOK
+}
+
+// warnOtherData says on stderr when shards are not the data the run was
+// trained on (allowed for eval and attribute once they checked the preset,
+// shapes and classes).
+func warnOtherData(verb, run, shards string) {
+	src, err := train.OpenShards(shards)
+	if err != nil {
+		return // the verb reports it
+	}
+	defer src.Close()
+	if same, err := train.SameData(run, src); err == nil && !same {
+		fmt.Fprintf(os.Stderr, "avbalance: %s: note: %s are not the shards %s was trained on (same preset, shapes and classes)\n", verb, shards, run)
+	}
 }
 
 func runAttribute(ctx context.Context, args []string) int {
@@ -90,8 +132,9 @@ func runAttribute(ctx context.Context, args []string) int {
 	ac.Progress = os.Stderr
 	sum, err := train.Attribute(ctx, ac)
 	if err != nil {
-		return fail(exitAborted, "attribute: %v", err)
+		return trainFail("attribute", err)
 	}
+	warnOtherData("attribute", ac.RunDir, ac.Shards)
 	printJSON(sum)
 	return exitOK
 }

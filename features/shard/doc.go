@@ -6,7 +6,7 @@
 //
 // A shard is an Arrow IPC file (the random-access "file" format with a footer, not a stream),
 // uncompressed, with one or more record batches and this schema (schema metadata
-// "avbalance.schema_version" = "1"):
+// "avbalance.schema_version" = "2"; version 1, without notes, is still read):
 //
 //	clip_id     utf8
 //	label       int32                               index into index.json "labels"
@@ -15,6 +15,7 @@
 //	frames      fixed_size_binary[N*H*W*3]          field metadata "shape" = "N,H,W,3", RGB24 uint8
 //	duration_s  float32                             clip duration in seconds
 //	source      utf8                                name of the dataset the clip comes from
+//	notes       utf8                                what was done to the clip ("display: …", "duration: …"), "; "-separated; mostly empty
 //
 // An extraction folder holds shard-00000.arrow, shard-00001.arrow, …, index.json (see Index) and
 // failures.jsonl (see Failure). Every clip of the input is in exactly one shard row or one failure

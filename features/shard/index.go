@@ -18,18 +18,29 @@ import (
 
 // Index is the content of index.json: what an extraction produced and with which configuration.
 type Index struct {
-	SchemaVersion int       `json:"schema_version"` // SchemaVersion; WriteIndex fills it in when zero
+	SchemaVersion int       `json:"schema_version"` // SchemaVersion; WriteIndex fills it in when zero (ReadIndex also reads 1)
 	Tool          string    `json:"tool"`           // name and version of the program that wrote the folder
 	Created       time.Time `json:"created"`
 	Dataset       string    `json:"dataset"`
 	// Preset is the full feature configuration (features.Preset marshalled to JSON). It is raw JSON
 	// so that this package does not depend on package features; see SetPreset and DecodePreset.
-	Preset      json.RawMessage `json:"preset"`
-	Labels      []string        `json:"labels"` // label index → name
-	Shards      []ShardInfo     `json:"shards"`
-	ClipsTotal  int             `json:"clips_total"`
-	ClipsOK     int             `json:"clips_ok"`     // rows over all shards
-	ClipsFailed int             `json:"clips_failed"` // lines in failures.jsonl
+	Preset json.RawMessage `json:"preset"`
+	Labels []string        `json:"labels"` // label index → name
+	// ClipList identifies the clip list the folder was started with, so a resume with another
+	// list is refused. Absent in folders written before it existed.
+	ClipList    *ClipList   `json:"clip_list,omitempty"`
+	Shards      []ShardInfo `json:"shards"`
+	ClipsTotal  int         `json:"clips_total"`
+	ClipsOK     int         `json:"clips_ok"`     // rows over all shards
+	ClipsFailed int         `json:"clips_failed"` // lines in failures.jsonl
+}
+
+// ClipList identifies the clip list of an extraction: the fingerprint of its clips, labels and
+// splits (ingest.Dataset.Fingerprint) and its size, so a mismatch can be described.
+type ClipList struct {
+	Fingerprint string `json:"fingerprint"` // hex SHA-256 (ingest.Dataset.Fingerprint)
+	Clips       int    `json:"clips"`       // clips to decode
+	Rejected    int    `json:"rejected"`    // rows rejected before decoding (they are failures)
 }
 
 // SetPreset stores p (normally a features.Preset) as the index's Preset.
@@ -89,8 +100,8 @@ func ReadIndex(dir string) (*Index, error) {
 	if err := json.Unmarshal(b, &ix); err != nil {
 		return nil, fmt.Errorf("shard: %s: %w", path, err)
 	}
-	if ix.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("shard: %s: schema_version %d, this build reads %d", path, ix.SchemaVersion, SchemaVersion)
+	if ix.SchemaVersion < minSchemaVersion || ix.SchemaVersion > SchemaVersion {
+		return nil, fmt.Errorf("shard: %s: schema_version %d, this build reads %d to %d", path, ix.SchemaVersion, minSchemaVersion, SchemaVersion)
 	}
 	return &ix, nil
 }
@@ -100,7 +111,7 @@ func ReadIndex(dir string) (*Index, error) {
 func Scan(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("shard: scan %w", err)
+		return nil, fmt.Errorf("shard: %w", err)
 	}
 	var names []string
 	for _, e := range ents {
@@ -117,7 +128,7 @@ func Scan(dir string) ([]string, error) {
 func CleanTemp(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("shard: clean %w", err)
+		return nil, fmt.Errorf("shard: %w", err)
 	}
 	var removed []string
 	for _, e := range ents {
@@ -125,7 +136,7 @@ func CleanTemp(dir string) ([]string, error) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-			return removed, fmt.Errorf("shard: clean %w", err)
+			return removed, fmt.Errorf("shard: %w", err)
 		}
 		removed = append(removed, e.Name())
 	}

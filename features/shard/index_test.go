@@ -86,9 +86,9 @@ func TestIndexRoundTrip(t *testing.T) {
 		t.Error("index temp file left behind")
 	}
 	bad := *ix
-	bad.SchemaVersion = 2
+	bad.SchemaVersion = SchemaVersion + 1
 	if err := WriteIndex(t.TempDir(), &bad); err == nil {
-		t.Error("schema_version 2 written")
+		t.Errorf("schema_version %d written", bad.SchemaVersion)
 	}
 }
 

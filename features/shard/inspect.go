@@ -24,6 +24,7 @@ type Report struct {
 	Splits      map[string]int `json:"splits"`        // rows per split
 	Labels      []LabelCount   `json:"labels"`        // rows per label, in label-id order
 	Failures    map[string]int `json:"failures"`      // failure lines per stage
+	Notes       map[string]int `json:"notes"`         // rows with a note, by kind (the note's text before ":": display, duration)
 	Verified    bool           `json:"verified"`      // Verify ran
 	Problems    []string       `json:"problems"`      // what Verify found; empty when all is well
 	Preset      string         `json:"preset"`        // the preset's name
@@ -48,7 +49,7 @@ func Inspect(dir string, verify bool) (*Report, error) {
 		Dir: dir, Dataset: ix.Dataset, Shards: len(ix.Shards),
 		ClipsTotal: ix.ClipsTotal, ClipsOK: ix.ClipsOK, ClipsFailed: ix.ClipsFailed,
 		Pending: max(0, ix.ClipsTotal-ix.ClipsOK-ix.ClipsFailed),
-		Splits:  map[string]int{}, Failures: map[string]int{}, Problems: []string{},
+		Splits:  map[string]int{}, Failures: map[string]int{}, Notes: map[string]int{}, Problems: []string{},
 	}
 	if err := ix.DecodePreset(&rep.Config); err == nil {
 		rep.Preset, _ = rep.Config["name"].(string)
@@ -73,6 +74,13 @@ func Inspect(dir string, verify bool) (*Report, error) {
 		rep.Rows += r.NumRows()
 		for _, sp := range r.Splits() {
 			rep.Splits[sp]++
+		}
+		for _, n := range r.Notes() {
+			for _, note := range strings.Split(n, "; ") {
+				if kind, _, ok := strings.Cut(note, ":"); ok && note != "" {
+					rep.Notes[kind]++
+				}
+			}
 		}
 		for _, l := range r.Labels() {
 			if l >= 0 && int(l) < len(counts) {
@@ -137,6 +145,12 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintln(w, "failures by stage:")
 		for _, k := range sortedKeys(r.Failures) {
 			fmt.Fprintf(w, "  %-13s %d\n", k, r.Failures[k])
+		}
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w, "notes (rows; the notes column says what was done to each clip):")
+		for _, k := range sortedKeys(r.Notes) {
+			fmt.Fprintf(w, "  %-13s %d\n", k, r.Notes[k])
 		}
 	}
 	if r.Pending > 0 {

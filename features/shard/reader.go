@@ -27,13 +27,14 @@ type Reader struct {
 	batches    []Batch
 	cols       []stringCols
 	starts     []int // starts[b] = index of batch b's first row; starts[len] = NumRows
+	version    int   // the shard's schema version
 	audioShape []int
 	frameShape []int
 	audioLen   int // prod(audioShape)
 	frameLen   int // prod(frameShape)
 }
 
-type stringCols struct{ clipID, split, source *array.String }
+type stringCols struct{ clipID, split, source, notes *array.String } // notes nil before version 2
 
 // Batch is one Arrow record batch of a shard, with its fixed-width columns as flat slices that alias
 // the memory map (valid until the Reader is closed; do not modify).
@@ -52,7 +53,7 @@ type Batch struct {
 func Open(path string, opts ...Option) (*Reader, error) {
 	data, err := mapFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("shard: open %w", err)
+		return nil, fmt.Errorf("shard: %w", err)
 	}
 	r, err := newReader(data, opts)
 	if err != nil {
@@ -74,7 +75,7 @@ func mapFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if st.Size() == 0 {
-		return nil, fmt.Errorf("%s: empty file", path)
+		return nil, fmt.Errorf("%s: empty file, not a shard", path)
 	}
 	if st.Size() != int64(int(st.Size())) {
 		return nil, fmt.Errorf("%s: file too large to map", path)
@@ -109,7 +110,7 @@ func newReader(data []byte, opts []Option) (_ *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.audioShape, r.frameShape, err = checkSchema(r.fr.Schema()); err != nil {
+	if r.version, r.audioShape, r.frameShape, err = checkSchema(r.fr.Schema()); err != nil {
 		return nil, err
 	}
 	r.audioLen, _ = shapeLen(r.audioShape, ColAudio)
@@ -136,8 +137,8 @@ func newReader(data []byte, opts []Option) (_ *Reader, err error) {
 
 // checkBatch validates one record batch and returns its flat views.
 func (r *Reader) checkBatch(rec arrow.RecordBatch) (Batch, stringCols, error) {
-	if int(rec.NumCols()) != numCols {
-		return Batch{}, stringCols{}, fmt.Errorf("%d columns, want %d", rec.NumCols(), numCols)
+	if want := columns(r.version); int(rec.NumCols()) != want {
+		return Batch{}, stringCols{}, fmt.Errorf("%d columns, want %d", rec.NumCols(), want)
 	}
 	rows := int(rec.NumRows())
 	for i, c := range rec.Columns() {
@@ -172,6 +173,9 @@ func (r *Reader) checkBatch(rec arrow.RecordBatch) (Batch, stringCols, error) {
 		clipID: rec.Column(colClipID).(*array.String),
 		split:  rec.Column(colSplit).(*array.String),
 		source: rec.Column(colSource).(*array.String),
+	}
+	if r.version >= 2 {
+		cols.notes = rec.Column(colNotes).(*array.String)
 	}
 	return b, cols, nil
 }
@@ -216,6 +220,7 @@ func (r *Reader) Row(i int) Row {
 		Frames:    bt.Frames[j*fLen : (j+1)*fLen : (j+1)*fLen],
 		DurationS: bt.DurationS[j],
 		Source:    strings.Clone(c.source.Value(j)),
+		Notes:     c.note(j),
 	}
 }
 
@@ -254,6 +259,29 @@ func (r *Reader) evict(p unsafe.Pointer, n int) {
 	// Only a failing madvise (EINVAL, ENOMEM: nothing that changes what a read returns) is ignored.
 	_ = syscall.Madvise(r.data[lo:hi], syscall.MADV_DONTNEED)
 }
+
+// note is row j's notes ("" before schema version 2).
+func (c *stringCols) note(j int) string {
+	if c.notes == nil {
+		return ""
+	}
+	return strings.Clone(c.notes.Value(j))
+}
+
+// Notes returns every row's notes, in row order ("" for a row without notes, and for every row
+// of a shard older than schema version 2).
+func (r *Reader) Notes() []string {
+	out := make([]string, 0, r.NumRows())
+	for _, c := range r.cols {
+		for j := 0; j < c.clipID.Len(); j++ {
+			out = append(out, c.note(j))
+		}
+	}
+	return out
+}
+
+// SchemaVersion returns the shard's schema version (1 or 2; see SchemaVersion).
+func (r *Reader) SchemaVersion() int { return r.version }
 
 // ClipIDs returns every row's clip id, in row order.
 func (r *Reader) ClipIDs() []string {

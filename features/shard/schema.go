@@ -9,9 +9,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// SchemaVersion is the shard schema version this package writes and reads. It is stored in the
-// Arrow schema metadata under "avbalance.schema_version" and in index.json as "schema_version".
-const SchemaVersion = 1
+// SchemaVersion is the shard schema version this package writes. It is stored in the Arrow
+// schema metadata under "avbalance.schema_version" and in index.json as "schema_version".
+// Version 2 added the notes column; shards and index files of version 1 are still read (their
+// rows have no notes).
+const SchemaVersion = 2
+
+// minSchemaVersion is the oldest schema version this package reads.
+const minSchemaVersion = 1
 
 // File names inside an extraction output folder.
 const (
@@ -30,6 +35,7 @@ const (
 	ColFrames    = "frames"
 	ColDurationS = "duration_s"
 	ColSource    = "source"
+	ColNotes     = "notes" // since schema version 2
 )
 
 const (
@@ -46,6 +52,7 @@ const (
 	colFrames
 	colDurationS
 	colSource
+	colNotes
 	numCols
 )
 
@@ -78,6 +85,7 @@ func NewSchema(audioShape, frameShape []int) (*arrow.Schema, error) {
 		{Name: ColFrames, Type: &arrow.FixedSizeBinaryType{ByteWidth: frameLen}, Metadata: shapeMeta(frameShape)},
 		{Name: ColDurationS, Type: arrow.PrimitiveTypes.Float32},
 		{Name: ColSource, Type: arrow.BinaryTypes.String},
+		{Name: ColNotes, Type: arrow.BinaryTypes.String},
 	}
 	md := arrow.NewMetadata([]string{metaSchemaVersion}, []string{strconv.Itoa(SchemaVersion)})
 	return arrow.NewSchema(fields, &md), nil
@@ -130,13 +138,16 @@ func parseShape(s, what string) ([]int, int, error) {
 	return shape, n, nil
 }
 
-// checkSchema verifies that s is a shard schema of this version and returns its shapes.
-func checkSchema(s *arrow.Schema) (audioShape, frameShape []int, err error) {
+// checkSchema verifies that s is a shard schema of a version this build reads and returns its
+// version and shapes.
+func checkSchema(s *arrow.Schema) (version int, audioShape, frameShape []int, err error) {
 	md := s.Metadata()
-	if v, ok := md.GetValue(metaSchemaVersion); !ok {
-		return nil, nil, fmt.Errorf("schema has no %q metadata: not an avbalance shard", metaSchemaVersion)
-	} else if v != strconv.Itoa(SchemaVersion) {
-		return nil, nil, fmt.Errorf("schema version %q, this build reads %d", v, SchemaVersion)
+	v, ok := md.GetValue(metaSchemaVersion)
+	if !ok {
+		return 0, nil, nil, fmt.Errorf("schema has no %q metadata: not an avbalance shard", metaSchemaVersion)
+	}
+	if version, err = strconv.Atoi(v); err != nil || version < minSchemaVersion || version > SchemaVersion {
+		return 0, nil, nil, fmt.Errorf("schema version %q, this build reads %d to %d", v, minSchemaVersion, SchemaVersion)
 	}
 	want := []struct {
 		name string
@@ -144,21 +155,22 @@ func checkSchema(s *arrow.Schema) (audioShape, frameShape []int, err error) {
 	}{
 		{ColClipID, arrow.STRING}, {ColLabel, arrow.INT32}, {ColSplit, arrow.STRING},
 		{ColAudio, arrow.FIXED_SIZE_LIST}, {ColFrames, arrow.FIXED_SIZE_BINARY},
-		{ColDurationS, arrow.FLOAT32}, {ColSource, arrow.STRING},
+		{ColDurationS, arrow.FLOAT32}, {ColSource, arrow.STRING}, {ColNotes, arrow.STRING},
 	}
+	want = want[:columns(version)]
 	if s.NumFields() != len(want) {
-		return nil, nil, fmt.Errorf("schema has %d columns, want %d", s.NumFields(), len(want))
+		return 0, nil, nil, fmt.Errorf("schema has %d columns, version %d has %d", s.NumFields(), version, len(want))
 	}
 	for i, w := range want {
 		f := s.Field(i)
 		if f.Name != w.name || f.Type.ID() != w.id {
-			return nil, nil, fmt.Errorf("column %d is %s %s, want %s %s", i, f.Name, f.Type, w.name, w.id)
+			return 0, nil, nil, fmt.Errorf("column %d is %s %s, want %s %s", i, f.Name, f.Type, w.name, w.id)
 		}
 	}
 	audio := s.Field(colAudio)
 	fsl := audio.Type.(*arrow.FixedSizeListType)
 	if fsl.Elem().ID() != arrow.FLOAT32 {
-		return nil, nil, fmt.Errorf("column audio holds %s, want float32", fsl.Elem())
+		return 0, nil, nil, fmt.Errorf("column audio holds %s, want float32", fsl.Elem())
 	}
 	shapeOf := func(f arrow.Field) ([]int, int, error) {
 		v, ok := f.Metadata.GetValue(metaShape)
@@ -169,21 +181,29 @@ func checkSchema(s *arrow.Schema) (audioShape, frameShape []int, err error) {
 	}
 	audioShape, n, err := shapeOf(audio)
 	if err != nil {
-		return nil, nil, err
+		return 0, nil, nil, err
 	}
 	if n != int(fsl.Len()) {
-		return nil, nil, fmt.Errorf("column audio shape %v has %d values but the list size is %d", audioShape, n, fsl.Len())
+		return 0, nil, nil, fmt.Errorf("column audio shape %v has %d values but the list size is %d", audioShape, n, fsl.Len())
 	}
 	frames := s.Field(colFrames)
 	frameShape, n, err = shapeOf(frames)
 	if err != nil {
-		return nil, nil, err
+		return 0, nil, nil, err
 	}
 	if len(frameShape) != 4 || frameShape[3] != 3 {
-		return nil, nil, fmt.Errorf("column frames shape %v is not [N H W 3]", frameShape)
+		return 0, nil, nil, fmt.Errorf("column frames shape %v is not [N H W 3]", frameShape)
 	}
 	if w := frames.Type.(*arrow.FixedSizeBinaryType).ByteWidth; n != w {
-		return nil, nil, fmt.Errorf("column frames shape %v has %d bytes but the byte width is %d", frameShape, n, w)
+		return 0, nil, nil, fmt.Errorf("column frames shape %v has %d bytes but the byte width is %d", frameShape, n, w)
 	}
-	return audioShape, frameShape, nil
+	return version, audioShape, frameShape, nil
+}
+
+// columns is the number of columns of a shard of schema version v.
+func columns(v int) int {
+	if v < 2 {
+		return colNotes // version 1: no notes
+	}
+	return numCols
 }

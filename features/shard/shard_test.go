@@ -41,6 +41,9 @@ func randomRows(rng *rand.Rand, prefix string, n int, audioShape, frameShape []i
 			DurationS: rng.Float32() * 10,
 			Source:    "/media/" + prefix + fmt.Sprint(i) + ".flv",
 		}
+		if i%3 == 1 {
+			r.Notes = "display: frames turned as players show them (rotate 90° clockwise, from the display matrix)"
+		}
 		for j := range r.Audio {
 			r.Audio[j] = float32(rng.NormFloat64())
 		}
@@ -113,15 +116,17 @@ func TestRoundTrip(t *testing.T) {
 		if want := (len(rows) + 3) / 4; r.NumBatches() != want {
 			t.Fatalf("shard %d: %d batches, want %d", s, r.NumBatches(), want)
 		}
-		var ids, splits []string
+		var ids, splits, notes []string
 		var labels []int32
 		for i, want := range rows {
 			if got := r.Row(i); !reflect.DeepEqual(got, want) {
 				t.Fatalf("shard %d row %d:\n got %+v\nwant %+v", s, i, got, want)
 			}
 			ids, splits, labels = append(ids, want.ClipID), append(splits, want.Split), append(labels, want.Label)
+			notes = append(notes, want.Notes)
 		}
-		if !reflect.DeepEqual(r.ClipIDs(), ids) || !reflect.DeepEqual(r.Splits(), splits) || !reflect.DeepEqual(r.Labels(), labels) {
+		if !reflect.DeepEqual(r.ClipIDs(), ids) || !reflect.DeepEqual(r.Splits(), splits) || !reflect.DeepEqual(r.Labels(), labels) ||
+			!reflect.DeepEqual(r.Notes(), notes) {
 			t.Fatalf("shard %d: column accessors disagree with rows", s)
 		}
 		for b := 0; b < r.NumBatches(); b++ {
@@ -137,7 +142,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 		}
 		sc := r.Record(0).Schema()
-		if v, _ := sc.Metadata().GetValue("avbalance.schema_version"); v != "1" {
+		if v, _ := sc.Metadata().GetValue("avbalance.schema_version"); v != "2" || r.SchemaVersion() != 2 {
 			t.Fatalf("schema_version metadata %q", v)
 		}
 		if v, _ := sc.Field(colAudio).Metadata.GetValue("shape"); v != "4,6" {
@@ -618,5 +623,65 @@ func TestEvict(t *testing.T) {
 	}
 	if got := sum(); got != want {
 		t.Fatalf("sum %g after Evict, %g before", got, want)
+	}
+}
+
+// TestReadsVersion1: a shard of schema version 1 (before the notes column), as avbalance wrote
+// them, still opens; its rows have no notes.
+func TestReadsVersion1(t *testing.T) {
+	rows := randomRows(rand.New(rand.NewPCG(5, 5)), "v1", 3, testAudioShape, testFrameShape)
+	v2, err := NewSchema(testAudioShape, testFrameShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := arrow.NewMetadata([]string{metaSchemaVersion}, []string{"1"})
+	schema := arrow.NewSchema(v2.Fields()[:colNotes], &md)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for _, r := range rows {
+		b.Field(colClipID).(*array.StringBuilder).Append(r.ClipID)
+		b.Field(colLabel).(*array.Int32Builder).Append(r.Label)
+		b.Field(colSplit).(*array.StringBuilder).Append(r.Split)
+		fl := b.Field(colAudio).(*array.FixedSizeListBuilder)
+		fl.Append(true)
+		fl.ValueBuilder().(*array.Float32Builder).AppendValues(r.Audio, nil)
+		b.Field(colFrames).(*array.FixedSizeBinaryBuilder).Append(r.Frames)
+		b.Field(colDurationS).(*array.Float32Builder).Append(r.DurationS)
+		b.Field(colSource).(*array.StringBuilder).Append(r.Source)
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "v1.arrow")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r, err := Open(path)
+	if err != nil {
+		t.Fatalf("a version 1 shard does not open: %v", err)
+	}
+	defer r.Close()
+	if r.SchemaVersion() != 1 || r.NumRows() != 3 {
+		t.Fatalf("version %d, %d rows", r.SchemaVersion(), r.NumRows())
+	}
+	for i, want := range rows {
+		want.Notes = ""
+		if got := r.Row(i); !reflect.DeepEqual(got, want) {
+			t.Errorf("row %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+	if notes := r.Notes(); len(notes) != 3 || notes[0] != "" {
+		t.Errorf("notes of a version 1 shard: %q", notes)
 	}
 }

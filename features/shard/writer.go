@@ -38,6 +38,10 @@ type Row struct {
 	Frames    []byte
 	DurationS float32
 	Source    string
+	// Notes says what was done to the clip that its file alone would not tell (frames turned
+	// by the display matrix, a header's duration overruled), entries separated by "; ";
+	// empty for most clips.
+	Notes string
 }
 
 // ShardInfo describes one committed shard file, as listed in index.json.
@@ -103,6 +107,7 @@ type Writer struct {
 	fw   *ipc.FileWriter
 
 	clipID, split, source *array.StringBuilder
+	notes                 *array.StringBuilder
 	label                 *array.Int32Builder
 	duration              *array.Float32Builder
 	// The two large columns are gathered in flat buffers sized for one whole batch, allocated once
@@ -143,7 +148,7 @@ func NewWriter(dir, name string, audioShape, frameShape []int, opts ...Option) (
 	}
 	w.f, err = os.OpenFile(w.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("shard: create %w", err)
+		return nil, fmt.Errorf("shard: %w", err)
 	}
 	// The hash sees exactly the bytes handed to the file, so Commit never re-reads the shard.
 	w.buf = bufio.NewWriterSize(io.MultiWriter(w.f, w.hash), 1<<20)
@@ -159,6 +164,7 @@ func NewWriter(dir, name string, audioShape, frameShape []int, opts ...Option) (
 	w.split = array.NewStringBuilder(mem)
 	w.duration = array.NewFloat32Builder(mem)
 	w.source = array.NewStringBuilder(mem)
+	w.notes = array.NewStringBuilder(mem)
 	return w, nil
 }
 
@@ -182,7 +188,7 @@ func (w *Writer) Append(r Row) error {
 	if len(r.Frames) != w.frameLen {
 		return fmt.Errorf("shard: %s: clip %q: frames have %d bytes, want %d", w.name, r.ClipID, len(r.Frames), w.frameLen)
 	}
-	rowBytes := 4*w.audioLen + w.frameLen + len(r.ClipID) + len(r.Split) + len(r.Source) + 8
+	rowBytes := 4*w.audioLen + w.frameLen + len(r.ClipID) + len(r.Split) + len(r.Source) + len(r.Notes) + 8
 	if w.pending > 0 && w.pendingBytes+rowBytes > w.opt.batchBytes {
 		if err := w.flush(); err != nil {
 			return err
@@ -198,6 +204,7 @@ func (w *Writer) Append(r Row) error {
 	w.frames = append(w.frames, r.Frames...)
 	w.duration.Append(r.DurationS)
 	w.source.Append(r.Source)
+	w.notes.Append(r.Notes)
 	w.pending++
 	w.pendingBytes += rowBytes
 	w.rows++
@@ -286,7 +293,7 @@ func (w *Writer) flush() error {
 	audio, frames := w.flatArrays()
 	cols := []arrow.Array{
 		w.clipID.NewArray(), w.label.NewArray(), w.split.NewArray(), audio,
-		frames, w.duration.NewArray(), w.source.NewArray(),
+		frames, w.duration.NewArray(), w.source.NewArray(), w.notes.NewArray(),
 	}
 	rec := array.NewRecordBatch(w.schema, cols, int64(w.pending))
 	for _, c := range cols {
@@ -367,7 +374,7 @@ func (w *Writer) Abort() {
 }
 
 func (w *Writer) release() {
-	for _, b := range []array.Builder{w.clipID, w.label, w.split, w.duration, w.source} {
+	for _, b := range []array.Builder{w.clipID, w.label, w.split, w.duration, w.source, w.notes} {
 		b.Release()
 	}
 	if cap(w.audio) > 0 || cap(w.frames) > 0 {

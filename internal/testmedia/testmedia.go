@@ -112,3 +112,20 @@ func CPUTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// StuckFIFO makes a named pipe called name in dir that no one writes to: opening it for reading
+// blocks for good, as a decoder stuck where no deadline reaches. At the end of the test the write
+// end is opened once, so a decoder the watchdog abandoned can return. Skips when mkfifo fails.
+func StuckFIFO(tb testing.TB, dir, name string) string {
+	tb.Helper()
+	fifo := filepath.Join(dir, name)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		tb.Skipf("mkfifo: %v", err)
+	}
+	tb.Cleanup(func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	return fifo
+}

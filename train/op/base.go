@@ -89,6 +89,11 @@ func denseArgs(name string, in []G.Value) ([]*tensor.Dense, error) {
 	return out, nil
 }
 
+// like allocates a zeroed tensor of t's dtype and the given shape.
+func like(t *tensor.Dense, shape ...int) *tensor.Dense {
+	return tensor.New(tensor.Of(t.Dtype()), tensor.WithShape(shape...))
+}
+
 // Float64s copies a value (a float32 or float64 tensor or scalar) to
 // float64; nil for nil or any other kind of value.
 func Float64s(v G.Value) []float64 {
