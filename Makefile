@@ -3,13 +3,13 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BIN := bin/avbalance
 
-.PHONY: setup build test test-beam demo bench vet
+.PHONY: setup build test test-beam demo bench bench-train vet
 
 setup:
 	scripts/setup.sh
 
 build: setup
-	$(GO) build -tags openblas -o $(BIN) ./cmd/avbalance
+	$(GO) build -o $(BIN) ./cmd/avbalance
 
 test: setup
 	$(GO) vet ./...
@@ -30,6 +30,11 @@ demo: build
 bench: setup
 	scripts/setup.sh --bench
 	bench/run.sh
+
+# Training against the PyTorch peer (end to end, the step alone, peak RSS, ResNet-18):
+# rewrites bench/RESULTS-train.md.
+bench-train: setup
+	bench/train_bench.sh
 
 vet:
 	$(GO) vet ./...

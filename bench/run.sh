@@ -13,8 +13,8 @@
 #
 # Environment: AVB_MEDIA (default ../shared/media beside the module) holds the real clips;
 # AVB_BENCH_WORK keeps the generated inputs in that folder instead of a fresh temp dir (reused
-# when present); AVB_BENCH_PASSES (default 3) repeats of every measurement; TAGS=openblas links the
-# training-step benchmark against OpenBLAS.
+# when present); AVB_BENCH_PASSES (default 3) repeats of every measurement; TAGS=noopenblas times the
+# training-step benchmark with the pure-Go BLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(gcc make pkg-config ffmpeg libopenblas-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev)
 if [[ ${1:-} == --bench ]]; then
-  pkgs+=(python3-numpy python3-scipy python3-torch python3-torchaudio python3-av hyperfine time)
+  pkgs+=(python3-numpy python3-scipy python3-torch python3-torchaudio python3-torchvision python3-av hyperfine time)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,13 +1,13 @@
 package train
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"testing"
-	"time"
 
-	"gorgonia.org/tensor"
-
+	"github.com/avbalance/avbalance/ingest"
 	"github.com/avbalance/avbalance/internal/testmedia"
 )
 
@@ -20,60 +20,75 @@ func benchShapes() (audio, frames []int) {
 	return []int{40, 100}, []int{3, 32, 32, 3}
 }
 
-// benchStep times one training step (forward, backward, SGD) of the small
-// model at batch 32.
-func benchStep(b *testing.B, mode Mode) {
+// benchSource is one batch of random clips with the bench shapes, all in
+// the train split.
+func benchSource(batch, classes int) *MemSource {
 	as, fs := benchShapes()
-	const batch, classes = 32, 6
+	r := rand.New(rand.NewPCG(1, 2))
+	src := &MemSource{Audio: as, Frame: fs}
+	for k := 0; k < classes; k++ {
+		src.Names = append(src.Names, fmt.Sprint("class", k))
+	}
+	for i := 0; i < batch; i++ {
+		ex := Example{ClipID: fmt.Sprint("clip", i), Label: i % classes, Split: ingest.SplitTrain,
+			Audio: make([]float32, prod(as)), Frames: make([]byte, prod(fs))}
+		for j := range ex.Audio {
+			ex.Audio[j] = float32(r.NormFloat64())
+		}
+		for j := range ex.Frames {
+			ex.Frames[j] = byte(r.Uint32())
+		}
+		src.Clips = append(src.Clips, ex)
+	}
+	return src
+}
+
+// benchStep times the trainer's optimizer step (the method's hooks, the
+// forward and backward pass, the per-batch metrics and shares, the update)
+// on one batch of random clips: everything `avbalance train` does per step
+// but the loading, which runs beside it. The model, batch size (default 32)
+// and shapes come from AVB_BENCH_MODEL, AVB_BENCH_BATCH and AVB_BENCH_SHAPE;
+// the rest is the mode's default configuration.
+func benchStep(b *testing.B, mode Mode) {
+	const classes = 6
 	c, err := NewConfig(mode)
 	if err != nil {
 		b.Fatal(err)
 	}
-	info, _ := LookupMethod(mode)
-	meth, err := info.New(&c)
+	c.Shards, c.Out = "(bench)", b.TempDir()
+	if v := os.Getenv("AVB_BENCH_MODEL"); v != "" {
+		c.Model = Model(v)
+		if c.Model == ModelResNet18 {
+			c.Embed = 512
+		}
+	}
+	if v := os.Getenv("AVB_BENCH_BATCH"); v != "" {
+		if c.Batch, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t, err := newTrainer(&c, benchSource(c.Batch, classes), true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := specFromConfig(&c, info.Uses, classes, as, fs)
-	s.dt = tensor.Float32
-	m := newModel(s, 1)
-	n, err := buildNet(m, batch, meth, netOptions{})
-	if err != nil {
+	rows := t.splits[ingest.SplitTrain]
+	bt := <-t.ld.free
+	if err := t.ld.fill(bt, rows); err != nil {
 		b.Fatal(err)
 	}
-	opt := newOptimizer(&c, n.used)
-	r := rand.New(rand.NewPCG(1, 2))
-	audio := make([]float32, batch*prod(as))
-	frames := make([]float32, batch*fs[0]*3*fs[1]*fs[2])
-	for i := range audio {
-		audio[i] = float32(r.NormFloat64())
-	}
-	for i := range frames {
-		frames[i] = float32(r.NormFloat64())
-	}
-	labels := make([]int, batch)
-	for i := range labels {
-		labels[i] = i % classes
-	}
-	grads := make([][]float32, len(n.grads))
-	var cpu0 time.Duration
+	s := &Step{Params: t.tn.paramInfo(), n: t.tn}
+	acc := &accum{s: &t.m.spec, sumOn: true}
 	// One untimed warm-up step (as bench/train_step.py does): it allocates
-	// the convolutions' buffers.
-	for i := -1; i < b.N; i++ {
-		if i == 0 {
-			cpu0 = testmedia.CPUTime()
-			b.ResetTimer()
-		}
-		if err := n.feed(inputs{audio: audio, frames: frames, labels: labels, n: batch}); err != nil {
+	// the ops' buffers.
+	if err := t.step(s, bt, acc); err != nil {
+		b.Fatal(err)
+	}
+	cpu0 := testmedia.CPUTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := t.step(s, bt, acc); err != nil {
 			b.Fatal(err)
 		}
-		if err := n.run(); err != nil {
-			b.Fatal(err)
-		}
-		for k, g := range n.grads {
-			grads[k] = g.Value().Data().([]float32)
-		}
-		opt.step(n.used, grads)
 	}
 	b.StopTimer()
 	b.ReportMetric((testmedia.CPUTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")

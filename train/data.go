@@ -222,8 +222,17 @@ func (l *loader) row(b *batch, j, i int) error {
 		}
 		normalizeFrames(b.frames[j*n:(j+1)*n], ex.Frames, l.frameShape)
 	}
+	if ev, ok := l.src.(evicter); ok {
+		ev.Evict(i)
+	}
 	return nil
 }
+
+// evicter is a Source that can drop a row's memory-mapped pages from the
+// process's resident set once the row is copied (ShardSource), so a pass
+// over the data keeps only the rows in flight resident, whatever the
+// dataset's size.
+type evicter interface{ Evict(i int) }
 
 // normalizeFrames converts RGB bytes [N,H,W,3] to ImageNet-normalised
 // float32 [N,3,H,W].

@@ -184,8 +184,8 @@ func (b *builder) scalar(v float64) *G.Node {
 	return G.NewConstant(v)
 }
 
-// conv is a k×k convolution (He-normal init) with an optional bias.
-func (b *builder) conv(name string, group ParamGroup, x *G.Node, cout, k, stride, pad int, bias bool) *G.Node {
+// conv is a k×k convolution (He-normal init) with an optional bias and ReLU.
+func (b *builder) conv(name string, group ParamGroup, x *G.Node, cout, k, stride, pad int, bias, relu bool) *G.Node {
 	cin := x.Shape()[1]
 	w := b.param(name+".w", group, []int{cout, cin, k, k}, b.normal(math.Sqrt(2/float64(cin*k*k))))
 	var bv *G.Node
@@ -194,7 +194,7 @@ func (b *builder) conv(name string, group ParamGroup, x *G.Node, cout, k, stride
 	}
 	// The raw inputs get a gradient only when asked for (IG).
 	gradX := b.n.inputGrads || x != b.n.audio && x != b.n.frames && (b.rep == nil || x != b.rep.input)
-	return must(op.Conv2D(x, w, bv, op.Square(k, stride, pad), op.ConvGrads{Input: gradX, NoParams: b.n.noParamGrads}))
+	return must(op.Conv2D(x, w, bv, op.Square(k, stride, pad), op.ConvOptions{ReLU: relu, Input: gradX, NoParams: b.n.noParamGrads}))
 }
 
 func (b *builder) batchNorm(name string, group ParamGroup, x *G.Node) *G.Node {
@@ -220,19 +220,15 @@ func (b *builder) batchNorm(name string, group ParamGroup, x *G.Node) *G.Node {
 	return y
 }
 
-// globalAvgPool is Reshape+Mean: GlobalAveragePool2D has no gradient.
-func globalAvgPool(x *G.Node) *G.Node {
-	s := x.Shape()
-	r := must(G.Reshape(x, tensor.Shape{s[0], s[1], s[2] * s[3]}))
-	return must(G.Mean(r, 2))
-}
+// globalAvgPool is the mean over H and W (GlobalAveragePool2D has no gradient).
+func globalAvgPool(x *G.Node) *G.Node { return must(op.GlobalAvgPool(x)) }
 
 // smallEncoder: four 3×3 stride-2 convolutions (16, 32, 64, embed channels)
 // with bias and ReLU, then global average pooling.
 func (b *builder) smallEncoder(prefix string, group ParamGroup, x *G.Node) *G.Node {
 	chans := []int{16, 32, 64, b.n.m.spec.embed}
 	for i, c := range chans {
-		x = must(op.ReLU(b.conv(fmt.Sprintf("%s.conv%d", prefix, i), group, x, c, 3, 2, 1, true)))
+		x = b.conv(fmt.Sprintf("%s.conv%d", prefix, i), group, x, c, 3, 2, 1, true, true)
 	}
 	return globalAvgPool(x)
 }
@@ -240,7 +236,7 @@ func (b *builder) smallEncoder(prefix string, group ParamGroup, x *G.Node) *G.No
 // resnet18 is torchvision's ResNet-18 trunk (7×7/2 stem, 3×3/2 max-pool,
 // 2+2+2+2 basic blocks of 64–512 channels) with global average pooling.
 func (b *builder) resnet18(prefix string, group ParamGroup, x *G.Node) *G.Node {
-	x = b.conv(prefix+".stem", group, x, 64, 7, 2, 3, false)
+	x = b.conv(prefix+".stem", group, x, 64, 7, 2, 3, false, false)
 	x = must(op.ReLU(b.batchNorm(prefix+".stem.bn", group, x)))
 	x = must(G.MaxPool2D(x, tensor.Shape{3, 3}, []int{1, 1}, []int{2, 2}))
 	for li, c := range []int{64, 128, 256, 512} {
@@ -250,13 +246,13 @@ func (b *builder) resnet18(prefix string, group ParamGroup, x *G.Node) *G.Node {
 				stride = 2
 			}
 			name := fmt.Sprintf("%s.layer%d.%d", prefix, li+1, bi)
-			y := b.conv(name+".conv1", group, x, c, 3, stride, 1, false)
+			y := b.conv(name+".conv1", group, x, c, 3, stride, 1, false, false)
 			y = must(op.ReLU(b.batchNorm(name+".bn1", group, y)))
-			y = b.conv(name+".conv2", group, y, c, 3, 1, 1, false)
+			y = b.conv(name+".conv2", group, y, c, 3, 1, 1, false, false)
 			y = b.batchNorm(name+".bn2", group, y)
 			short := x
 			if stride != 1 || x.Shape()[1] != c {
-				short = b.conv(name+".down", group, x, c, 1, stride, 0, false)
+				short = b.conv(name+".down", group, x, c, 1, stride, 0, false, false)
 				short = b.batchNorm(name+".down.bn", group, short)
 			}
 			x = must(op.ReLU(must(G.Add(y, short))))

@@ -75,6 +75,16 @@ func (s *ShardSource) Example(i int) (Example, error) {
 	return Example{ClipID: r.ClipID, Label: int(r.Label), Split: r.Split, Audio: r.Audio, Frames: r.Frames}, nil
 }
 
+// Evict drops row i's audio and frames from the resident set (see
+// shard.Reader.Evict); the loader calls it once a row is copied.
+func (s *ShardSource) Evict(i int) {
+	if i < 0 || i >= s.Len() {
+		return
+	}
+	k := sort.SearchInts(s.starts, i+1) - 1
+	s.readers[k].Evict(i - s.starts[k])
+}
+
 // Identity is the folder's preset, shapes, labels and a fingerprint of its
 // content (preset, labels, and every shard's name, rows and checksum).
 func (s *ShardSource) Identity() DataIdentity {

@@ -3,7 +3,7 @@
 // each run next to naive fusion and the unimodal references on the same
 // shards, and a markdown report of what each variant achieves.
 //
-//	go run -tags openblas ./bench/attrmatrix -out /tmp/attrmatrix -results bench/RESULTS-attr-reg.md
+//	go run ./bench/attrmatrix -out /tmp/attrmatrix -results bench/RESULTS-attr-reg.md
 //
 // Runs already finished in -out (a result.json) are read, not retrained, so
 // an interrupted matrix continues where it stopped.
@@ -355,7 +355,7 @@ func figuresOf(r *train.Result, weak int) figures {
 
 func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, seeds int, took time.Duration) {
 	fmt.Fprintf(w, "# attr-reg variants: shares, real use and accuracy on generated sets\n\n")
-	fmt.Fprintf(w, "Regenerate: `go run -tags openblas ./bench/attrmatrix -out /tmp/attrmatrix -results bench/RESULTS-attr-reg.md` "+
+	fmt.Fprintf(w, "Regenerate: `go run ./bench/attrmatrix -out /tmp/attrmatrix -results bench/RESULTS-attr-reg.md` "+
 		"(%d seeds, %s this time). Every run uses the demo's recipe (480 clips, tiny preset, 32×32 frames, small encoders "+
 		"embedding 64, SGD lr 0.01 momentum 0.9, batch 32, 16 epochs for fusion and 32 for the unimodal references); "+
 		"test split at the epoch chosen on val. Columns are of the set's under-used modality: its test share, the fusion "+

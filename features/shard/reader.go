@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -221,6 +222,42 @@ func (r *Reader) Row(i int) Row {
 		Source:    strings.Clone(c.source.Value(j)),
 		Notes:     c.note(j),
 	}
+}
+
+// Evict tells the kernel that row i's audio and frames will not be read soon (madvise
+// MADV_DONTNEED over their pages): they leave the process's resident set and stay in the page cache,
+// so a pass over a shard much larger than memory keeps only the rows in use resident. Reading the row
+// again faults its pages back in from the cache; the slices stay valid. The range is rounded out to
+// evictGranule, so it may cover neighbouring rows, which are then faulted back in when read. Safe during concurrent reads; a no-op
+// for a Reader over caller-owned bytes or an i out of range.
+func (r *Reader) Evict(i int) {
+	if r.data == nil || i < 0 || i >= r.NumRows() {
+		return
+	}
+	b := sort.SearchInts(r.starts, i+1) - 1
+	j := i - r.starts[b]
+	bt := &r.batches[b]
+	r.evict(unsafe.Pointer(unsafe.SliceData(bt.Audio[j*r.audioLen:])), r.audioLen*4)
+	r.evict(unsafe.Pointer(unsafe.SliceData(bt.Frames[j*r.frameLen:])), r.frameLen)
+}
+
+// evictGranule is what evict rounds out to: Linux's fault-around window (fault_around_bytes, 64 KiB
+// by default), within which a read fault also maps the neighbouring pages that are in the page cache.
+// Rounding to pages only would leave those resident, a few neighbours' worth per row read.
+const evictGranule = 64 << 10
+
+// evict drops the pages of the n mapped bytes at p (rounded out to evictGranule) from the resident
+// set.
+func (r *Reader) evict(p unsafe.Pointer, n int) {
+	if n <= 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(r.data)))
+	g := uintptr(max(evictGranule, os.Getpagesize()))
+	lo := (uintptr(p) - base) &^ (g - 1)
+	hi := min((uintptr(p)-base+uintptr(n)+g-1)&^(g-1), uintptr(len(r.data)))
+	// Only a failing madvise (EINVAL, ENOMEM: nothing that changes what a read returns) is ignored.
+	_ = syscall.Madvise(r.data[lo:hi], syscall.MADV_DONTNEED)
 }
 
 // note is row j's notes ("" before schema version 2).

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -535,6 +537,92 @@ func TestNextWriterReusesBuffers(t *testing.T) {
 	}
 	if unsafe.SliceData(w2.audio) != audio || unsafe.SliceData(w2.frames) != frames {
 		t.Error("the second writer allocated new column buffers instead of reusing the first's")
+	}
+}
+
+// mappedRSS is the resident size in bytes of this process's mappings of path, from
+// /proc/self/smaps (-1 where that file does not exist).
+func mappedRSS(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return -1
+	}
+	total, in := 0, false
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && len(f[1]) == 4: // a mapping's first line
+			in = len(f) >= 6 && f[5] == path
+		case in && len(f) == 3 && f[0] == "Rss:":
+			kb, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += kb << 10
+		}
+	}
+	return total
+}
+
+// TestEvict checks that evicted rows leave the resident set and still read back the same.
+func TestEvict(t *testing.T) {
+	dir := t.TempDir()
+	as, fs := []int{64, 100}, []int{2, 32, 32, 3} // 25.6 kB of audio and 6 kB of frames a row
+	rows := randomRows(rand.New(rand.NewPCG(5, 6)), "e", 40, as, fs)
+	w, err := NewWriter(dir, "e.arrow", as, fs, WithBatchRows(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	for _, row := range rows {
+		if err := w.Append(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "e.arrow")
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sum := func() (s float64) {
+		for i := range rows {
+			row := r.Row(i)
+			for _, v := range row.Audio {
+				s += float64(v)
+			}
+			for _, v := range row.Frames {
+				s += float64(v)
+			}
+		}
+		return s
+	}
+	want := sum()
+	before := mappedRSS(t, path)
+	if before < 0 {
+		t.Skip("no /proc/self/smaps to read the resident set from")
+	}
+	for i := range rows {
+		r.Evict(i)
+	}
+	r.Evict(-1)
+	r.Evict(len(rows))
+	after := mappedRSS(t, path)
+	if after > before/4 {
+		t.Errorf("resident %d bytes of the map after evicting every row, %d before", after, before)
+	}
+	for i, want := range rows {
+		got := r.Row(i)
+		if !slices.Equal(got.Audio, want.Audio) || !bytes.Equal(got.Frames, want.Frames) {
+			t.Fatalf("row %d reads differently after Evict", i)
+		}
+	}
+	if got := sum(); got != want {
+		t.Fatalf("sum %g after Evict, %g before", got, want)
 	}
 }
 

@@ -89,7 +89,7 @@ func denseArgs(name string, in []G.Value) ([]*tensor.Dense, error) {
 	return out, nil
 }
 
-// like makes a tensor of t's dtype with the given shape.
+// like allocates a zeroed tensor of t's dtype and the given shape.
 func like(t *tensor.Dense, shape ...int) *tensor.Dense {
 	return tensor.New(tensor.Of(t.Dtype()), tensor.WithShape(shape...))
 }

@@ -1,9 +1,14 @@
-//go:build openblas
+//go:build !noopenblas
 
 package op
 
-// #cgo LDFLAGS: -lopenblas
-// void openblas_set_num_threads(int);
+/*
+#cgo pkg-config: --with-path=${SRCDIR}/pkgconfig openblas
+#ifdef AVB_OPENBLAS_MISSING
+#error "OpenBLAS not found by pkg-config: install it (Debian/Ubuntu: apt-get install libopenblas-dev; Fedora: dnf install openblas-devel; macOS: brew install openblas and set PKG_CONFIG_PATH), or build with -tags noopenblas for the pure-Go BLAS (about 4x slower training)"
+#endif
+void openblas_set_num_threads(int);
+*/
 import "C"
 
 import (

@@ -5,27 +5,32 @@ import (
 	"unsafe"
 
 	"github.com/chewxy/hm"
-	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// Conv2D is a 2-D convolution for gorgonia: gorgonia's Conv2d reorders every
-// output from NHWC to NCHW element by element, fills im2col one scalar at a
-// time, runs col2im on one core and allocates a few GB per step. Here each
-// sample is one BLAS gemm, W[Cout,C·k·k] · col[C·k·k,Ho·Wo], which is that
-// sample's NCHW output; the samples are split into one block per core, each
-// worker running im2col (row copies), its gemms and col2im for its samples,
-// with a single-threaded BLAS (blas_openblas.go sets OpenBLAS to one
-// thread), and the im2col buffers are kept by the op and reused from step to
-// step. The gradients are exact (conv_test.go checks them against central
-// finite differences and against gorgonia's Conv2d):
+// Conv2D is a 2-D convolution for gorgonia, optionally fused with its
+// bias and a ReLU: gorgonia's Conv2d reorders every output from NHWC to
+// NCHW element by element, fills im2col one scalar at a time, runs col2im
+// on one core and allocates a few GB per step. Here the samples are taken
+// in groups (one sample when its output is large, enough samples for
+// about groupCols gemm columns when it is small), and each group is one
+// BLAS gemm, W[Cout,C·k·k] · col[C·k·k, n·Ho·Wo]; the groups are split
+// into one block per core, each worker running im2col, its gemms, the
+// bias and ReLU, and in the backward pass the ReLU mask, col2im and its
+// share of the filter and bias gradients, with a single-threaded BLAS
+// (blas_openblas.go). Outputs and work buffers are kept by the ops and
+// reused from step to step. The gradients are exact (conv_test.go checks
+// them against central finite differences and against gorgonia's Conv2d):
 //
-//	dW  = Σ_b dy_b · col_bᵀ
-//	dx_b = col2im(Wᵀ · dy_b)
-//	db  = Σ_{b,h,w} dy
+//	dz  = dy ⊙ (y > 0)         (dz = dy without the ReLU)
+//	dW  = Σ_b dz_b · col_bᵀ
+//	dx_b = col2im(Wᵀ · dz_b)
+//	db  = Σ_{b,h,w} dz
 //
-// There is no second derivative.
+// One backward op computes all three (they share dz); the filter and
+// bias gradients are read from it by two small ops (gradPartOp). There is
+// no second derivative.
 
 // Geom is a convolution's kernel size, stride and zero padding (dilation
 // 1, no groups).
@@ -47,8 +52,12 @@ func (g Geom) String() string {
 	return fmt.Sprintf("%dx%d/s%dx%d/p%dx%d", g.KH, g.KW, g.SH, g.SW, g.PH, g.PW)
 }
 
-// ConvGrads says which gradients a convolution passes back.
-type ConvGrads struct {
+// ConvOptions are a convolution's fused activation and the gradients it
+// passes back.
+type ConvOptions struct {
+	// ReLU makes the output max(conv(x, w) + b, 0), with no tensor for the
+	// value before the ReLU.
+	ReLU bool
 	// Input: a gradient for x. Leave it off when x is data nobody
 	// differentiates against: it saves the network's most expensive col2im.
 	Input bool
@@ -59,7 +68,7 @@ type ConvGrads struct {
 
 // Conv2D convolves x [B,C,H,W] with the filter w [Cout,C,KH,KW] and, when b
 // is not nil, adds the bias b [Cout].
-func Conv2D(x, w, b *G.Node, g Geom, grads ConvGrads) (*G.Node, error) {
+func Conv2D(x, w, b *G.Node, g Geom, o ConvOptions) (*G.Node, error) {
 	xs, ws := x.Shape(), w.Shape()
 	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[1] || ws[2] != g.KH || ws[3] != g.KW {
 		return nil, fmt.Errorf("conv2d: input %v and filter %v do not match kernel %s", xs, ws, g)
@@ -67,9 +76,9 @@ func Conv2D(x, w, b *G.Node, g Geom, grads ConvGrads) (*G.Node, error) {
 	if ho, wo := g.OutSize(xs[2], xs[3]); ho < 1 || wo < 1 {
 		return nil, fmt.Errorf("conv2d: input %v is smaller than kernel %s", xs, g)
 	}
-	op := &conv2dOp{geom: g, bias: b != nil, gradX: grads.Input, noGradW: grads.NoParams}
+	op := &conv2dOp{geom: g, bias: b != nil, opts: o}
 	op.base = base{name: "conv2d" + g.String(),
-		key: fmt.Sprintf("conv2d %s bias=%t gradx=%t nogradw=%t", g, op.bias, op.gradX, op.noGradW)}
+		key: fmt.Sprintf("conv2d %s bias=%t %+v", g, op.bias, o)}
 	if b == nil {
 		return G.ApplyOp(op, x, w)
 	}
@@ -82,12 +91,13 @@ func Conv2D(x, w, b *G.Node, g Geom, grads ConvGrads) (*G.Node, error) {
 // conv2dOp is the forward convolution: (x, w[, b]) → y.
 type conv2dOp struct {
 	base
-	geom    Geom
-	bias    bool
-	gradX   bool // gradient for the input
-	noGradW bool // no gradients for the filter and bias
-	cols    scratch
-	cache   colCache
+	geom  Geom
+	bias  bool
+	opts  ConvOptions
+	y     scratch
+	work  scratch
+	cache colCache
+	index colIndex
 }
 
 var _ G.SDOp = (*conv2dOp)(nil)
@@ -103,11 +113,11 @@ type colCache struct {
 
 var maxCachedCols = 96 << 20 // a variable for tests
 
-// keep returns the batch-sized buffer to fill for input x, or nil when the
-// columns are not cached.
+// keepCols returns the batch-sized buffer to fill for input x, or nil when
+// the columns are not cached.
 func keepCols[T float32 | float64](c *colCache, x []T, n int) []T {
 	var z T
-	if !c.on || n*int(unsafe.Sizeof(z)) > maxCachedCols {
+	if !c.on || n == 0 || n*int(unsafe.Sizeof(z)) > maxCachedCols {
 		c.x = nil
 		return nil
 	}
@@ -115,9 +125,9 @@ func keepCols[T float32 | float64](c *colCache, x []T, n int) []T {
 	return scratchOf[T](&c.buf, n)
 }
 
-// take returns the columns kept for input x (nil if none) and invalidates them.
+// takeCols returns the columns kept for input x (nil if none) and invalidates them.
 func takeCols[T float32 | float64](c *colCache, x []T, n int) []T {
-	if c == nil || c.x == nil || c.x != unsafe.Pointer(unsafe.SliceData(x)) {
+	if c.x == nil || c.x != unsafe.Pointer(unsafe.SliceData(x)) {
 		return nil
 	}
 	c.x = nil
@@ -156,426 +166,195 @@ func (op *conv2dOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	xs, ws := t[0].Shape(), t[1].Shape()
-	ho, wo := op.geom.OutSize(xs[2], xs[3])
-	y := tensor.New(tensor.Of(t[0].Dtype()), tensor.WithShape(xs[0], ws[0], ho, wo))
+	s := newConvShape(op.geom, t[0].Shape(), t[1].Shape())
+	y := output(&op.y, t[0].Dtype(), s.n, s.cout, s.ho, s.wo)
 	var bias any
 	if op.bias {
 		bias = t[2].Data()
 	}
 	switch x := t[0].Data().(type) {
 	case []float32:
-		var b []float32
-		if bias != nil {
-			b = bias.([]float32)
-		}
-		convForward(&op.cols, keepCols(&op.cache, x, op.colLen(xs)), op.geom, x, xs, t[1].Data().([]float32), ws, b, y.Data().([]float32))
+		b, _ := bias.([]float32)
+		convForward(s, op.index.of(s), &op.work, keepCols(&op.cache, x, s.colLen()), x, t[1].Data().([]float32), b, y.Data().([]float32), op.opts.ReLU)
 	case []float64:
-		var b []float64
-		if bias != nil {
-			b = bias.([]float64)
-		}
-		convForward(&op.cols, keepCols(&op.cache, x, op.colLen(xs)), op.geom, x, xs, t[1].Data().([]float64), ws, b, y.Data().([]float64))
+		b, _ := bias.([]float64)
+		convForward(s, op.index.of(s), &op.work, keepCols(&op.cache, x, s.colLen()), x, t[1].Data().([]float64), b, y.Data().([]float64), op.opts.ReLU)
 	}
 	return y, nil
 }
 
-// colLen is the size of the im2col matrices of a batch of inputs of shape
-// xs (0 for a direct kernel, which needs none).
-func (op *conv2dOp) colLen(xs tensor.Shape) int {
-	if op.geom.direct() {
-		return 0
-	}
-	ho, wo := op.geom.OutSize(xs[2], xs[3])
-	return xs[0] * xs[1] * op.geom.KH * op.geom.KW * ho * wo
-}
-
 // DiffWRT implements G.SDOp.
 func (op *conv2dOp) DiffWRT(n int) []bool {
-	d := []bool{op.gradX, !op.noGradW, !op.noGradW}
+	d := []bool{op.opts.Input, !op.opts.NoParams, !op.opts.NoParams}
 	return d[:n]
 }
 
-// SymDiff implements G.SDOp.
-func (op *conv2dOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+// SymDiff implements G.SDOp: one backward node for every gradient asked
+// for; it returns dx if asked for, else dW, and the others are read from it.
+func (op *conv2dOp) SymDiff(in G.Nodes, y, dy *G.Node) (G.Nodes, error) {
 	if len(in) != op.Arity() {
 		return nil, fmt.Errorf("conv2d: %d inputs, want %d", len(in), op.Arity())
 	}
 	x, w := in[0], in[1]
-	out := make(G.Nodes, len(in))
-	var err error
-	if op.gradX {
-		name := "conv2d_dx" + op.geom.String()
-		gx := &convGradInputOp{base: base{name: name, key: fmt.Sprintf("%s %v", name, x.Shape())}, geom: op.geom, xShape: x.Shape().Clone()}
-		if out[0], err = G.ApplyOp(gx, w, grad); err != nil {
-			return nil, err
-		}
+	bw := &convBackwardOp{geom: op.geom, xShape: x.Shape().Clone(), wShape: w.Shape().Clone(),
+		relu: op.opts.ReLU, gradX: op.opts.Input, gradW: !op.opts.NoParams, gradB: op.bias && !op.opts.NoParams, fwd: op}
+	if !bw.gradX && !bw.gradW {
+		return make(G.Nodes, len(in)), nil
 	}
-	if op.noGradW {
-		return out, nil
+	name := "conv2d_grad" + op.geom.String()
+	bw.base = base{name: name, key: fmt.Sprintf("%s x%v w%v relu=%t dx=%t dw=%t db=%t", name, x.Shape(), w.Shape(), bw.relu, bw.gradX, bw.gradW, bw.gradB)}
+	op.cache.on = bw.gradW && !op.geom.direct()
+	args := G.Nodes{x, w, dy}
+	if bw.relu {
+		args = append(args, y)
 	}
-	name := "conv2d_dw" + op.geom.String()
-	gw := &convGradFilterOp{base: base{name: name, key: fmt.Sprintf("%s %v", name, w.Shape())}, geom: op.geom, wShape: w.Shape().Clone(), fwd: op}
-	op.cache.on = !op.geom.direct()
-	if out[1], err = G.ApplyOp(gw, x, grad); err != nil {
+	grad, err := G.ApplyOp(bw, args...)
+	if err != nil {
 		return nil, err
 	}
-	if op.bias {
-		if out[2], err = G.ApplyOp(&biasGradOp{base{name: "conv2d_db"}}, grad); err != nil {
+	out := make(G.Nodes, len(in))
+	part := func(p int) (*G.Node, error) {
+		return G.ApplyOp(&gradPartOp{base: base{name: fmt.Sprintf("%s[%d]", name, p)}, src: bw, part: p}, grad)
+	}
+	switch {
+	case bw.gradX:
+		out[0] = grad
+		if bw.gradW {
+			if out[1], err = part(partW); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		out[1] = grad
+	}
+	if bw.gradB {
+		if out[2], err = part(partB); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// convGradInputOp is (w, dy) → dx.
-type convGradInputOp struct {
+// The gradients of a convolution's backward op.
+const (
+	partX = iota
+	partW
+	partB
+)
+
+// convBackwardOp is (x, w, dy[, y]) → dx, or dW when dx is not asked
+// for; it keeps the other gradients for gradPartOp.
+type convBackwardOp struct {
 	base
-	geom   Geom
-	xShape tensor.Shape
-	cols   scratch
+	geom                Geom
+	xShape, wShape      tensor.Shape
+	relu                bool // dy is masked by y > 0 (y is the fourth input)
+	gradX, gradW, gradB bool
+	fwd                 *conv2dOp // whose cached columns it may use
+	out                 [3]scratch
+	vals                [3]*tensor.Dense // this run's gradients, by part
+	work                scratch
 }
 
-func (op *convGradInputOp) Arity() int { return 2 }
-func (op *convGradInputOp) Type() hm.Type {
-	return hm.NewFnType(tensorType(4), tensorType(4), tensorType(4))
-}
-func (op *convGradInputOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	return op.xShape.Clone(), nil
-}
-
-func (op *convGradInputOp) Do(in ...G.Value) (G.Value, error) {
-	t, err := denseArgs(op.name, in)
-	if err != nil {
-		return nil, err
+func (op *convBackwardOp) Arity() int {
+	if op.relu {
+		return 4
 	}
-	dx := tensor.New(tensor.Of(t[0].Dtype()), tensor.WithShape(op.xShape.Clone()...))
-	switch w := t[0].Data().(type) {
-	case []float32:
-		convGradInput(&op.cols, op.geom, w, t[0].Shape(), t[1].Data().([]float32), t[1].Shape(), dx.Data().([]float32), op.xShape)
-	case []float64:
-		convGradInput(&op.cols, op.geom, w, t[0].Shape(), t[1].Data().([]float64), t[1].Shape(), dx.Data().([]float64), op.xShape)
+	return 3
+}
+
+func (op *convBackwardOp) Type() hm.Type {
+	ts := make([]hm.Type, op.Arity()+1)
+	for i := range ts {
+		ts[i] = tensorType(4)
 	}
-	return dx, nil
+	return hm.NewFnType(ts...)
 }
 
-// convGradFilterOp is (x, dy) → dW.
-type convGradFilterOp struct {
-	base
-	geom   Geom
-	wShape tensor.Shape
-	cols   scratch
-	fwd    *conv2dOp // whose cached columns it may use
-}
-
-func (op *convGradFilterOp) Arity() int { return 2 }
-func (op *convGradFilterOp) Type() hm.Type {
-	return hm.NewFnType(tensorType(4), tensorType(4), tensorType(4))
-}
-func (op *convGradFilterOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+func (op *convBackwardOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	if op.gradX {
+		return op.xShape.Clone(), nil
+	}
 	return op.wShape.Clone(), nil
 }
 
-func (op *convGradFilterOp) Do(in ...G.Value) (G.Value, error) {
+func (op *convBackwardOp) Do(in ...G.Value) (G.Value, error) {
 	t, err := denseArgs(op.name, in)
 	if err != nil {
 		return nil, err
 	}
-	dw := tensor.New(tensor.Of(t[0].Dtype()), tensor.WithShape(op.wShape.Clone()...))
-	var cache *colCache
-	n := 0
-	if op.fwd != nil {
-		cache, n = &op.fwd.cache, op.fwd.colLen(t[0].Shape())
+	s := newConvShape(op.geom, t[0].Shape(), t[1].Shape())
+	dt := t[0].Dtype()
+	op.vals = [3]*tensor.Dense{}
+	if op.gradX {
+		op.vals[partX] = output(&op.out[partX], dt, op.xShape...)
 	}
-	switch x := t[0].Data().(type) {
-	case []float32:
-		convGradFilter(&op.cols, takeCols(cache, x, n), op.geom, x, t[0].Shape(), t[1].Data().([]float32), t[1].Shape(), dw.Data().([]float32), op.wShape)
-	case []float64:
-		convGradFilter(&op.cols, takeCols(cache, x, n), op.geom, x, t[0].Shape(), t[1].Data().([]float64), t[1].Shape(), dw.Data().([]float64), op.wShape)
+	if op.gradW {
+		op.vals[partW] = output(&op.out[partW], dt, op.wShape...)
 	}
-	return dw, nil
+	if op.gradB {
+		op.vals[partB] = output(&op.out[partB], dt, op.wShape[0])
+	}
+	switch dt {
+	case tensor.Float32:
+		convBackwardOf[float32](op, s, t)
+	case tensor.Float64:
+		convBackwardOf[float64](op, s, t)
+	}
+	if op.gradX {
+		return op.vals[partX], nil
+	}
+	return op.vals[partW], nil
 }
 
-// biasGradOp is dy [B,C,H,W] → Σ_{b,h,w} dy [C].
-type biasGradOp struct{ base }
-
-func (op *biasGradOp) Arity() int    { return 1 }
-func (op *biasGradOp) Type() hm.Type { return hm.NewFnType(tensorType(4), tensorType(1)) }
-func (op *biasGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeArg(in[0], op.name, 4)
-	if err != nil {
-		return nil, err
+func convBackwardOf[T float32 | float64](op *convBackwardOp, s convShape, t []*tensor.Dense) {
+	data := func(v *tensor.Dense) []T {
+		if v == nil {
+			return nil
+		}
+		return v.Data().([]T)
 	}
-	return tensor.Shape{s[1]}, nil
+	x := data(t[0])
+	var y []T
+	if op.relu {
+		y = data(t[3])
+	}
+	kept := takeCols(&op.fwd.cache, x, s.colLen())
+	convBackward(s, op.fwd.index.of(s), &op.work, kept, x, data(t[1]), y, data(t[2]), data(op.vals[partX]), data(op.vals[partW]), data(op.vals[partB]))
 }
 
-func (op *biasGradOp) Do(in ...G.Value) (G.Value, error) {
-	t, err := denseArgs(op.name, in)
-	if err != nil {
-		return nil, err
-	}
-	s := t[0].Shape()
-	db := tensor.New(tensor.Of(t[0].Dtype()), tensor.WithShape(s[1]))
-	switch d := t[0].Data().(type) {
-	case []float32:
-		sumChannels(d, s, db.Data().([]float32))
-	case []float64:
-		sumChannels(d, s, db.Data().([]float64))
-	}
-	return db, nil
+// gradPartOp reads one gradient (partW or partB) that its input's
+// backward op computed in the same run.
+type gradPartOp struct {
+	base
+	src  *convBackwardOp
+	part int
 }
 
-func sumChannels[T float32 | float64](dy []T, s tensor.Shape, db []T) {
-	hw := s[2] * s[3]
-	for b := 0; b < s[0]; b++ {
-		for c := 0; c < s[1]; c++ {
-			var acc T
-			for _, v := range dy[(b*s[1]+c)*hw : (b*s[1]+c+1)*hw] {
-				acc += v
-			}
-			db[c] += acc
-		}
+func (op *gradPartOp) Arity() int { return 1 }
+func (op *gradPartOp) Type() hm.Type {
+	dims := 4
+	if op.part == partB {
+		dims = 1
 	}
+	return hm.NewFnType(tensorType(4), tensorType(dims))
+}
+func (op *gradPartOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	if op.part == partB {
+		return tensor.Shape{op.src.wShape[0]}, nil
+	}
+	return op.src.wShape.Clone(), nil
 }
 
-// scratch is an op's reusable buffer for the im2col matrices of one chunk
-// of samples. The tape machine runs one op at a time, so one buffer per op
-// is enough.
-type scratch struct {
-	f32 []float32
-	f64 []float64
-}
-
-func scratchOf[T float32 | float64](s *scratch, n int) []T {
-	var z T
-	switch any(z).(type) {
-	case float32:
-		if cap(s.f32) < n {
-			s.f32 = make([]float32, n)
-		}
-		return any(s.f32[:n]).([]T)
-	default:
-		if cap(s.f64) < n {
-			s.f64 = make([]float64, n)
-		}
-		return any(s.f64[:n]).([]T)
+func (op *gradPartOp) Do(...G.Value) (G.Value, error) {
+	if v := op.src.vals[op.part]; v != nil {
+		return v, nil
 	}
-}
-
-// gemm is C = alpha·op(A)·op(B) + beta·C (row-major) through gorgonia's
-// BLAS, i.e. OpenBLAS with -tags openblas.
-func gemm[T float32 | float64](ta, tb blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	impl := G.WhichBLAS()
-	switch a := any(a).(type) {
-	case []float32:
-		impl.Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
-	case []float64:
-		impl.Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
-	}
-}
-
-// convForward computes y [B,Cout,Ho,Wo] = conv(x [B,C,H,W], w [Cout,C,kh,kw]) + bias.
-// With keep (len B·C·kh·kw·Ho·Wo) the im2col matrices are left there.
-func convForward[T float32 | float64](s *scratch, keep []T, g Geom, x []T, xs tensor.Shape, w []T, ws tensor.Shape, bias, y []T) {
-	bn, c, h, wd := xs[0], xs[1], xs[2], xs[3]
-	cout := ws[0]
-	ho, wo := g.OutSize(h, wd)
-	ck, hw := c*g.KH*g.KW, ho*wo
-	direct := g.direct()
-	var cols []T
-	if !direct && keep == nil {
-		cols = scratchOf[T](s, workers(bn)*ck*hw)
-	}
-	eachSample(bn, func(i, wk int) {
-		var col []T
-		switch {
-		case direct:
-			col = x[i*ck*hw : (i+1)*ck*hw]
-		case keep != nil:
-			col = keep[i*ck*hw : (i+1)*ck*hw]
-			im2col(g, x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, col)
-		default:
-			col = cols[wk*ck*hw : (wk+1)*ck*hw]
-			im2col(g, x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, col)
-		}
-		out := y[i*cout*hw : (i+1)*cout*hw]
-		var beta T
-		if bias != nil {
-			for o, bv := range bias {
-				row := out[o*hw : (o+1)*hw]
-				for j := range row {
-					row[j] = bv
-				}
-			}
-			beta = 1
-		}
-		gemm(blas.NoTrans, blas.NoTrans, cout, hw, ck, w, ck, col, hw, beta, out, hw)
-	})
-}
-
-// convGradFilter computes dw = Σ_b dy_b · col_bᵀ: each worker sums its
-// block of samples, then the blocks are added in order. kept, if not nil,
-// holds the batch's im2col matrices from the forward pass.
-func convGradFilter[T float32 | float64](s *scratch, kept []T, g Geom, x []T, xs tensor.Shape, dy []T, ys tensor.Shape, dw []T, ws tensor.Shape) {
-	bn, c, h, wd := xs[0], xs[1], xs[2], xs[3]
-	cout, hw := ys[1], ys[2]*ys[3]
-	ck := c * g.KH * g.KW
-	direct := g.direct()
-	p := workers(bn)
-	colLen := 0
-	if !direct && kept == nil {
-		colLen = p * ck * hw
-	}
-	buf := scratchOf[T](s, colLen+(p-1)*cout*ck)
-	cols, parts := buf[:colLen], buf[colLen:]
-	eachSample(bn, func(i, wk int) {
-		var col []T
-		switch {
-		case direct:
-			col = x[i*ck*hw : (i+1)*ck*hw]
-		case kept != nil:
-			col = kept[i*ck*hw : (i+1)*ck*hw]
-		default:
-			col = cols[wk*ck*hw : (wk+1)*ck*hw]
-			im2col(g, x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, col)
-		}
-		acc := dw // worker 0 sums into dw itself
-		if wk > 0 {
-			acc = parts[(wk-1)*cout*ck : wk*cout*ck]
-		}
-		var beta T
-		if i > wk*bn/p { // not the block's first sample
-			beta = 1
-		}
-		gemm(blas.NoTrans, blas.Trans, cout, ck, hw, dy[i*cout*hw:(i+1)*cout*hw], hw, col, hw, beta, acc, ck)
-	})
-	for wk := 1; wk < p; wk++ {
-		for j, v := range parts[(wk-1)*cout*ck : wk*cout*ck] {
-			dw[j] += v
-		}
-	}
-}
-
-// convGradInput computes dx_b = col2im(wᵀ · dy_b).
-func convGradInput[T float32 | float64](s *scratch, g Geom, w []T, ws tensor.Shape, dy []T, ys tensor.Shape, dx []T, xs tensor.Shape) {
-	bn, c, h, wd := xs[0], xs[1], xs[2], xs[3]
-	cout, hw := ys[1], ys[2]*ys[3]
-	ck := c * g.KH * g.KW
-	if g.direct() {
-		// 1×1, stride 1, no padding: dx_b is wᵀ·dy_b itself.
-		eachSample(bn, func(i, _ int) {
-			gemm(blas.Trans, blas.NoTrans, ck, hw, cout, w, ck, dy[i*cout*hw:(i+1)*cout*hw], hw, 0, dx[i*ck*hw:(i+1)*ck*hw], hw)
-		})
-		return
-	}
-	cols := scratchOf[T](s, workers(bn)*ck*hw)
-	eachSample(bn, func(i, wk int) {
-		col := cols[wk*ck*hw : (wk+1)*ck*hw]
-		gemm(blas.Trans, blas.NoTrans, ck, hw, cout, w, ck, dy[i*cout*hw:(i+1)*cout*hw], hw, 0, col, hw)
-		col2im(g, col, c, h, wd, dx[i*c*h*wd:(i+1)*c*h*wd])
-	})
+	return nil, fmt.Errorf("%s: the backward pass has not run", op.name)
 }
 
 // direct reports a 1×1, stride-1, unpadded kernel, whose im2col matrix is
 // the input itself.
 func (g Geom) direct() bool {
 	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0
-}
-
-// validRange gives the output positions [lo,hi) whose input position
-// o·stride − pad + k lies inside [0,n).
-func validRange(k, stride, pad, n, out int) (lo, hi int) {
-	// o·stride ≥ pad − k  and  o·stride ≤ n − 1 + pad − k
-	if d := pad - k; d > 0 {
-		lo = (d + stride - 1) / stride
-	}
-	if e := n - 1 + pad - k; e < 0 {
-		hi = 0
-	} else {
-		hi = e/stride + 1
-	}
-	lo, hi = min(lo, out), min(hi, out)
-	if hi < lo {
-		hi = lo
-	}
-	return lo, hi
-}
-
-// im2col writes col [C·kh·kw, Ho·Wo] of one sample x [C,H,W]: row
-// (c,i,j), column (oh,ow) holds x[c, oh·sh−ph+i, ow·sw−pw+j] or 0.
-func im2col[T float32 | float64](g Geom, x []T, c, h, w int, col []T) {
-	ho, wo := g.OutSize(h, w)
-	r := 0
-	for ci := 0; ci < c; ci++ {
-		plane := x[ci*h*w : (ci+1)*h*w]
-		for i := 0; i < g.KH; i++ {
-			hlo, hhi := validRange(i, g.SH, g.PH, h, ho)
-			for j := 0; j < g.KW; j++ {
-				wlo, whi := validRange(j, g.SW, g.PW, w, wo)
-				row := col[r*ho*wo : (r+1)*ho*wo]
-				r++
-				clear(row[:hlo*wo])
-				clear(row[hhi*wo:])
-				for oh := hlo; oh < hhi; oh++ {
-					dst := row[oh*wo : (oh+1)*wo]
-					src := plane[(oh*g.SH-g.PH+i)*w:]
-					clear(dst[:wlo])
-					clear(dst[whi:])
-					off := wlo*g.SW - g.PW + j
-					if g.SW == 1 {
-						copy(dst[wlo:whi], src[off:off+whi-wlo])
-						continue
-					}
-					d := dst[wlo:whi]
-					for k := range d {
-						d[k] = src[off+k*g.SW]
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im adds col [C·kh·kw, Ho·Wo] back into one sample's dx [C,H,W]
-// (overwriting dx): the adjoint of im2col.
-func col2im[T float32 | float64](g Geom, col []T, c, h, w int, dx []T) {
-	ho, wo := g.OutSize(h, w)
-	clear(dx)
-	r := 0
-	for ci := 0; ci < c; ci++ {
-		plane := dx[ci*h*w : (ci+1)*h*w]
-		for i := 0; i < g.KH; i++ {
-			hlo, hhi := validRange(i, g.SH, g.PH, h, ho)
-			for j := 0; j < g.KW; j++ {
-				wlo, whi := validRange(j, g.SW, g.PW, w, wo)
-				row := col[r*ho*wo : (r+1)*ho*wo]
-				r++
-				for oh := hlo; oh < hhi; oh++ {
-					src := row[oh*wo+wlo : oh*wo+whi]
-					dst := plane[(oh*g.SH-g.PH+i)*w:]
-					off := wlo*g.SW - g.PW + j
-					if g.SW == 1 {
-						dst = dst[off : off+len(src)]
-						for k, v := range src {
-							dst[k] += v
-						}
-						continue
-					}
-					for k, v := range src {
-						dst[off+k*g.SW] += v
-					}
-				}
-			}
-		}
-	}
-}
-
-// eachSample runs f(i, w) for the samples i = 0..n-1, one contiguous block
-// of samples per worker w (see blocks).
-func eachSample(n int, f func(i, w int)) {
-	blocks(n, 1, func(w, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			f(i, w)
-		}
-	})
 }

@@ -1,8 +1,10 @@
 package op
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -44,19 +46,51 @@ func naiveConv(g Geom, x []float64, xs []int, w []float64, ws []int, b []float64
 }
 
 type convCase struct {
-	name   string
-	xs, ws []int
-	g      Geom
-	bias   bool
+	name       string
+	xs, ws     []int
+	g          Geom
+	bias, relu bool
 }
 
+// convCases cover every kernel path: samples in groups (small outputs)
+// and one at a time (outputs of groupCols positions or more, the last
+// two), im2col through the index table (outputs narrower than tableWidth)
+// and by rows (the last five), col2im through the table (narrower than
+// tableBackWidth) and by rows, strides 1, 2 and 3, padding, 1×1 kernels
+// with and without their own im2col, and the fused ReLU.
 var convCases = []convCase{
-	{"3x3s2p1", []int{3, 2, 9, 8}, []int{4, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true},
-	{"3x3s1p1", []int{2, 3, 6, 7}, []int{5, 3, 3, 3}, Geom{3, 3, 1, 1, 1, 1}, false},
-	{"7x7s2p3", []int{2, 3, 11, 10}, []int{4, 3, 7, 7}, Geom{7, 7, 2, 2, 3, 3}, false},
-	{"1x1s2p0", []int{3, 4, 7, 6}, []int{3, 4, 1, 1}, Geom{1, 1, 2, 2, 0, 0}, false},
-	{"1x1s1p0", []int{2, 4, 5, 3}, []int{6, 4, 1, 1}, Geom{1, 1, 1, 1, 0, 0}, true},
-	{"3x2s1x2p0x1", []int{2, 2, 6, 9}, []int{3, 2, 3, 2}, Geom{3, 2, 1, 2, 0, 1}, true},
+	{"3x3s2p1", []int{3, 2, 9, 8}, []int{4, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true, false},
+	{"3x3s2p1relu", []int{5, 2, 9, 8}, []int{4, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true, true},
+	{"3x3s1p1", []int{2, 3, 6, 7}, []int{5, 3, 3, 3}, Geom{3, 3, 1, 1, 1, 1}, false, false},
+	{"7x7s2p3", []int{2, 3, 11, 10}, []int{4, 3, 7, 7}, Geom{7, 7, 2, 2, 3, 3}, false, false},
+	{"1x1s2p0", []int{3, 4, 7, 6}, []int{3, 4, 1, 1}, Geom{1, 1, 2, 2, 0, 0}, false, false},
+	{"1x1s1p0", []int{2, 4, 5, 3}, []int{6, 4, 1, 1}, Geom{1, 1, 1, 1, 0, 0}, true, false},
+	{"3x2s1x2p0x1", []int{2, 2, 6, 9}, []int{3, 2, 3, 2}, Geom{3, 2, 1, 2, 0, 1}, true, false},
+	{"3x3s3p1relu", []int{3, 2, 10, 11}, []int{3, 2, 3, 3}, Geom{3, 3, 3, 3, 1, 1}, false, true},
+	{"3x3s2p1wide", []int{3, 2, 9, 50}, []int{3, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true, true},
+	{"7x7s2p3wide", []int{2, 2, 7, 48}, []int{3, 2, 7, 7}, Geom{7, 7, 2, 2, 3, 3}, false, false},
+	{"3x3s3p1wide", []int{2, 2, 8, 75}, []int{2, 2, 3, 3}, Geom{3, 3, 3, 3, 1, 1}, true, false},
+	{"3x3s1p1large", []int{3, 2, 24, 26}, []int{3, 2, 3, 3}, Geom{3, 3, 1, 1, 1, 1}, true, true},
+	{"1x1s1p0large", []int{3, 2, 24, 26}, []int{3, 2, 1, 1}, Geom{1, 1, 1, 1, 0, 0}, true, false},
+}
+
+func casesNamed(names ...string) []convCase {
+	var out []convCase
+	for _, n := range names {
+		for _, c := range convCases {
+			if c.name == n {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func relu64(y []float64) []float64 {
+	for i, v := range y {
+		y[i] = math.Max(v, 0)
+	}
+	return y
 }
 
 func randVals(r *rand.Rand, n int) []float64 {
@@ -67,9 +101,10 @@ func randVals(r *rand.Rand, n int) []float64 {
 	return v
 }
 
-// convGraphGrads builds loss = Σ r ⊙ y² for y = conv(x, w) (+ b), with our
-// op (ours) or gorgonia's Conv2d, and returns y, the loss and the gradients
-// w.r.t. x, w and b.
+// convGraphGrads builds loss = Σ r ⊙ (y² + y) for y = conv(x, w) (+ b) (and
+// max(·, 0) for ReLU cases; the linear term makes the gradient at y = 0
+// tell whether it is masked), with our op (ours) or gorgonia's Conv2d (and
+// Rectify), and returns y, the loss and the gradients w.r.t. x, w and b.
 func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (y []float64, loss float64, grads [][]float64) {
 	t.Helper()
 	g := G.NewGraph()
@@ -87,11 +122,14 @@ func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (
 	var yn *G.Node
 	var err error
 	if ours {
-		yn, err = Conv2D(xn, wn, bn, c.g, ConvGrads{Input: true})
+		yn, err = Conv2D(xn, wn, bn, c.g, ConvOptions{ReLU: c.relu, Input: true})
 	} else {
 		yn, err = G.Conv2d(xn, wn, tensor.Shape{c.g.KH, c.g.KW}, []int{c.g.PH, c.g.PW}, []int{c.g.SH, c.g.SW}, []int{1, 1})
 		if err == nil && bn != nil {
 			yn, err = G.BroadcastAdd(yn, bn, nil, []byte{0, 2, 3})
+		}
+		if err == nil && c.relu {
+			yn, err = G.Rectify(yn)
 		}
 	}
 	if err != nil {
@@ -103,7 +141,7 @@ func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (
 	// register later.
 	var yv G.Value
 	G.Read(yn, &yv)
-	ln := must(G.Sum(must(G.HadamardProd(rn, must(G.Square(yn))))))
+	ln := must(G.Sum(must(G.HadamardProd(rn, must(G.Add(must(G.Square(yn)), yn))))))
 	gn, err := G.Grad(ln, wrt...)
 	if err != nil {
 		t.Fatal(err)
@@ -128,11 +166,19 @@ func maxRelDiff(a, b []float64) float64 {
 	return d / math.Max(scale, 1e-300)
 }
 
+// TestConv2dMatchesGorgoniaAndFiniteDifferences runs every case on one
+// and on two cores (other sample groups, two workers' partial sums), with
+// and without the forward pass's columns kept for the filter gradient.
 func TestConv2dMatchesGorgoniaAndFiniteDifferences(t *testing.T) {
-	t.Run("cached", testConv2dGradients)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	defer func(v int) { maxCachedCols = v }(maxCachedCols)
-	maxCachedCols = 0 // the filter gradient runs its own im2col
-	t.Run("uncached", testConv2dGradients)
+	for _, procs := range []int{1, 2} {
+		runtime.GOMAXPROCS(procs)
+		maxCachedCols = 96 << 20
+		t.Run(fmt.Sprintf("procs%d/cached", procs), testConv2dGradients)
+		maxCachedCols = 0 // the filter gradient runs its own im2col
+		t.Run(fmt.Sprintf("procs%d/uncached", procs), testConv2dGradients)
+	}
 }
 
 func testConv2dGradients(t *testing.T) {
@@ -145,6 +191,9 @@ func testConv2dGradients(t *testing.T) {
 				b = randVals(r, c.ws[0])
 			}
 			ref := naiveConv(c.g, x, c.xs, w, c.ws, b)
+			if c.relu {
+				ref = relu64(ref)
+			}
 			rw := randVals(r, len(ref))
 			y, _, ours := convGraphGrads(t, c, true, x, w, b, rw)
 			if d := maxRelDiff(y, ref); d > 1e-12 {
@@ -160,12 +209,15 @@ func testConv2dGradients(t *testing.T) {
 					t.Errorf("%s differs from gorgonia's by %.3g (relative)", names[k], d)
 				}
 			}
-			// Central differences of loss(x, w, b) = Σ r ⊙ conv(x, w, b)²
+			// Central differences of loss(x, w, b) = Σ r ⊙ (y² + y), y = conv(x, w, b)
 			// on a sample of coordinates of every input.
 			lossAt := func(x, w, b []float64) float64 {
 				s := 0.0
 				for i, v := range naiveConv(c.g, x, c.xs, w, c.ws, b) {
-					s += rw[i] * v * v
+					if c.relu {
+						v = math.Max(v, 0)
+					}
+					s += rw[i] * (v*v + v)
 				}
 				return s
 			}
@@ -229,14 +281,14 @@ func TestConv2dNoInputGrad(t *testing.T) {
 	g := G.NewGraph()
 	xn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.xs...), G.WithName("x"))
 	wn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.ws...), G.WithName("w"), G.WithInit(G.GlorotN(1)))
-	y := must(Conv2D(xn, wn, nil, c.g, ConvGrads{}))
+	y := must(Conv2D(xn, wn, nil, c.g, ConvOptions{}))
 	grads, err := G.Grad(must(G.Sum(y)), wn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range g.AllNodes() {
-		if _, ok := n.Op().(*convGradInputOp); ok {
-			t.Fatalf("graph has an input-gradient node %v", n)
+		if op, ok := n.Op().(*convBackwardOp); ok && op.gradX {
+			t.Fatalf("graph has an input gradient: %v", n)
 		}
 	}
 	if err := G.Let(xn, tensor.New(tensor.WithShape(c.xs...), tensor.WithBacking(make([]float64, prod(c.xs))))); err != nil {
@@ -298,4 +350,71 @@ func prod(s []int) int {
 		p *= x
 	}
 	return p
+}
+
+// TestConv2dRunsAgain checks that a second run of the same graph, whose
+// ops reuse their outputs and work buffers, gives what a fresh graph gives
+// for its new input: nothing of the first run's values is left over.
+func TestConv2dRunsAgain(t *testing.T) {
+	for _, c := range casesNamed("3x3s2p1relu", "3x3s2p1wide", "3x3s1p1large", "1x1s1p0large") {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(11, 11))
+			x1, x2 := randVals(r, prod(c.xs)), randVals(r, prod(c.xs))
+			w, b := randVals(r, prod(c.ws)), randVals(r, c.ws[0])
+			g := G.NewGraph()
+			xn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.xs...), G.WithName("x"))
+			wn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.ws...), G.WithName("w"),
+				G.WithValue(tensor.New(tensor.WithShape(c.ws...), tensor.WithBacking(w))))
+			bn := G.NewVector(g, tensor.Float64, G.WithShape(c.ws[0]), G.WithName("b"),
+				G.WithValue(tensor.New(tensor.WithShape(c.ws[0]), tensor.WithBacking(b))))
+			yn := must(Conv2D(xn, wn, bn, c.g, ConvOptions{ReLU: c.relu, Input: true}))
+			rw := randVals(r, yn.Shape().TotalSize())
+			rn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(yn.Shape()...), G.WithName("r"),
+				G.WithValue(tensor.New(tensor.WithShape(yn.Shape()...), tensor.WithBacking(rw))))
+			gn, err := G.Grad(must(G.Sum(must(G.HadamardProd(rn, must(G.Add(must(G.Square(yn)), yn)))))), xn, wn, bn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm := G.NewTapeMachine(g)
+			defer vm.Close()
+			var got [][]float64
+			for _, x := range [][]float64{x1, x2} {
+				if err := G.Let(xn, tensor.New(tensor.WithShape(c.xs...), tensor.WithBacking(append([]float64(nil), x...)))); err != nil {
+					t.Fatal(err)
+				}
+				if err := vm.RunAll(); err != nil {
+					t.Fatal(err)
+				}
+				vm.Reset()
+				got = got[:0]
+				for _, n := range gn {
+					got = append(got, Float64s(n.Value()))
+				}
+			}
+			_, _, want := convGraphGrads(t, c, true, x2, w, b, rw)
+			for k := range want {
+				if d := maxRelDiff(got[k], want[k]); d != 0 {
+					t.Errorf("gradient %d of the second run differs from a fresh graph's by %.3g", k, d)
+				}
+			}
+		})
+	}
+}
+
+// TestConvCasesCoverEveryPath guards the claim of convCases' comment.
+func TestConvCasesCoverEveryPath(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	seen := map[string]bool{}
+	for _, c := range convCases {
+		s := newConvShape(c.g, c.xs, c.ws)
+		seen[fmt.Sprintf("table=%t grouped=%t", s.table, s.group > 1)] = true
+		seen[fmt.Sprintf("table=%t tableBack=%t", s.table, s.tableBack)] = true
+		seen[fmt.Sprintf("alias=%t", s.aliasesInput(s.group))] = true
+	}
+	for _, want := range []string{"table=true grouped=true", "table=false grouped=true", "table=false grouped=false", "alias=true", "alias=false",
+		"table=true tableBack=true", "table=true tableBack=false", "table=false tableBack=false"} {
+		if !seen[want] {
+			t.Errorf("no case with %s", want)
+		}
+	}
 }

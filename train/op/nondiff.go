@@ -2,7 +2,6 @@ package op
 
 import (
 	"errors"
-	"fmt"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -31,6 +30,7 @@ type nondiffOp struct {
 	sameShape
 	f32 func(out, in []float32, shape tensor.Shape)
 	f64 func(out, in []float64, shape tensor.Shape)
+	out scratch
 }
 
 var _ G.SDOp = (*nondiffOp)(nil)
@@ -40,18 +40,16 @@ func newNondiff(name string, f32 func(out, in []float32, shape tensor.Shape), f6
 }
 
 func (op *nondiffOp) Do(in ...G.Value) (G.Value, error) {
-	t, ok := in[0].(*tensor.Dense)
-	if !ok {
-		return nil, fmt.Errorf("%s: input is %T, want a dense tensor", op.name, in[0])
+	t, err := denseArgs(op.name, in)
+	if err != nil {
+		return nil, err
 	}
-	out := like(t, t.Shape().Clone()...)
-	switch t.Dtype() {
-	case tensor.Float32:
-		op.f32(out.Data().([]float32), t.Data().([]float32), t.Shape())
-	case tensor.Float64:
-		op.f64(out.Data().([]float64), t.Data().([]float64), t.Shape())
-	default:
-		return nil, fmt.Errorf("%s: dtype %v not supported", op.name, t.Dtype())
+	out := output(&op.out, t[0].Dtype(), t[0].Shape()...)
+	switch x := t[0].Data().(type) {
+	case []float32:
+		op.f32(out.Data().([]float32), x, t[0].Shape())
+	case []float64:
+		op.f64(out.Data().([]float64), x, t[0].Shape())
 	}
 	return out, nil
 }

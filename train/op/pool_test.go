@@ -1,0 +1,78 @@
+package op
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// poolGraph returns y = pool(x) and ∂(Σ r ⊙ y)/∂x, with our op or with
+// gorgonia's Reshape + Mean.
+func poolGraph(t *testing.T, dt tensor.Dtype, ours bool, xs []int, x, r any) (y, dx []float64) {
+	t.Helper()
+	g := G.NewGraph()
+	xn := G.NewTensor(g, dt, 4, G.WithShape(xs...), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(xs...), tensor.WithBacking(x))))
+	var yn *G.Node
+	if ours {
+		yn = must(GlobalAvgPool(xn))
+	} else {
+		yn = must(G.Mean(must(G.Reshape(xn, tensor.Shape{xs[0], xs[1], xs[2] * xs[3]})), 2))
+	}
+	rn := G.NewMatrix(g, dt, G.WithShape(xs[0], xs[1]), G.WithName("r"), G.WithValue(tensor.New(tensor.WithShape(xs[0], xs[1]), tensor.WithBacking(r))))
+	var yv G.Value
+	G.Read(yn, &yv)
+	gr, err := G.Grad(must(G.Sum(must(G.HadamardProd(rn, yn)))), xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	return Float64s(yv), Float64s(gr[0].Value())
+}
+
+// TestGlobalAvgPoolMatchesGorgonia checks values and gradients bit for bit
+// against Reshape + Mean, in float32 and float64, on one and two cores.
+func TestGlobalAvgPoolMatchesGorgonia(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	xs := []int{3, 5, 7, 6}
+	rg := rand.New(rand.NewPCG(4, 4))
+	x64, r64 := randVals(rg, prod(xs)), randVals(rg, xs[0]*xs[1])
+	x32, r32 := make([]float32, len(x64)), make([]float32, len(r64))
+	for i, v := range x64 {
+		x32[i] = float32(v)
+	}
+	for i, v := range r64 {
+		r32[i] = float32(v)
+	}
+	for _, procs := range []int{1, 2} {
+		runtime.GOMAXPROCS(procs)
+		for _, c := range []struct {
+			dt   tensor.Dtype
+			x, r func() any
+		}{
+			{tensor.Float64, func() any { return slices.Clone(x64) }, func() any { return slices.Clone(r64) }},
+			{tensor.Float32, func() any { return slices.Clone(x32) }, func() any { return slices.Clone(r32) }},
+		} {
+			y, dx := poolGraph(t, c.dt, true, xs, c.x(), c.r())
+			wy, wdx := poolGraph(t, c.dt, false, xs, c.x(), c.r())
+			if !slices.Equal(y, wy) || !slices.Equal(dx, wdx) {
+				t.Errorf("%v, %d cores: pool or its gradient differs from Reshape+Mean", c.dt, procs)
+			}
+		}
+	}
+	// And the gradient is what it should be: r/(H·W) at every position.
+	_, dx := poolGraph(t, tensor.Float64, true, xs, slices.Clone(x64), slices.Clone(r64))
+	hw := xs[2] * xs[3]
+	for i, v := range dx {
+		if want := r64[i/hw] / float64(hw); v != want {
+			t.Fatalf("dx[%d] = %g, want %g", i, v, want)
+		}
+	}
+}
