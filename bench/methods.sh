@@ -21,7 +21,7 @@ SEEDS=${SEEDS:-3}
 PARALLEL=${PARALLEL:-2}
 BIN=bin/avbalance
 export PATH=$PATH:/usr/local/go/bin
-go build -tags openblas -o "$BIN" ./cmd/avbalance
+go build -o "$BIN" ./cmd/avbalance
 
 set_flags() { # set → synth flags
 	case $1 in

@@ -69,13 +69,13 @@ func (b *Baseline) Set(s string) (err error) { *b, err = ParseBaseline(s); retur
 // defaults to the run's own (its config.json), so a report reads the shares
 // the run was trained and selected on.
 type AttributeConfig struct {
-	RunDir   string               // run directory (config.json, best.bin)
-	Shards   string               // extraction folder
-	Split    string               // split to attribute, e.g. "test"
-	Out      string               // report folder (shares.csv, summary.json)
-	Method   AttrMethod           // default gradinput
-	Steps    int                  // IG steps (default 32)
-	Baseline Baseline             // IG baseline, default zero
+	RunDir   string                // run directory (config.json, best.bin)
+	Shards   string                // extraction folder
+	Split    string                // split to attribute, e.g. "test"
+	Out      string                // report folder (shares.csv, summary.json)
+	Method   AttrMethod            // default gradinput
+	Steps    int                   // IG steps (default 32)
+	Baseline Baseline              // IG baseline, default zero
 	Quantity *attribution.Quantity // what is attributed; nil: the run's
 	Norm     *attribution.Norm     // how attributions are pooled; nil: the run's
 	Class    AttrClass             // the class attributed; "": the run's
