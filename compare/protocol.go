@@ -34,7 +34,7 @@ type Protocol struct {
 // that they can be compared on with sel: train and test rows, and val rows
 // exactly when sel is SelectVal. A problem is a *ConfigError saying what to
 // change.
-func ReadProtocol(dir string, src *train.ShardSource, sel Selection) (*Protocol, error) {
+func ReadProtocol(dir string, src *train.ShardExamples, sel Selection) (*Protocol, error) {
 	ix, err := shard.ReadIndex(dir)
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("shards: %w", err)}

@@ -218,7 +218,7 @@ func epochsLogged(dir string) int {
 
 // trainAll trains todo, cfg.Parallel at a time, in order; the first error
 // stops the others.
-func trainAll(ctx context.Context, cfg *Config, src *train.ShardSource, all, todo []*job) error {
+func trainAll(ctx context.Context, cfg *Config, src *train.ShardExamples, all, todo []*job) error {
 	prog := newTracker(cfg, len(all), len(all)-len(todo), todo)
 	m := newMeter()
 	defer m.close()
@@ -260,7 +260,7 @@ func trainAll(ctx context.Context, cfg *Config, src *train.ShardSource, all, tod
 
 // trainOne trains (or continues) one run, attributes its test clips when
 // it is a fusion run, and marks it complete.
-func trainOne(ctx context.Context, cfg *Config, j *job, src *train.ShardSource, prog *tracker, m *meter) error {
+func trainOne(ctx context.Context, cfg *Config, j *job, src *train.ShardExamples, prog *tracker, m *meter) error {
 	dir := j.tc.Out
 	var rec runRecord
 	if j.state == stateResume {
@@ -286,9 +286,9 @@ func trainOne(ctx context.Context, cfg *Config, j *job, src *train.ShardSource, 
 	tc.Progress = prog.epochWriter(j)
 	prog.started(j)
 	m.start(j, dir, rec)
-	_, err := train.RunSource(ctx, tc, src)
+	_, err := train.RunExamples(ctx, tc, src)
 	if err == nil && fusion(j.method) {
-		_, err = train.AttributeSource(ctx, train.AttributeConfig{RunDir: dir, Split: ingest.SplitTest,
+		_, err = train.AttributeExamples(ctx, train.AttributeConfig{RunDir: dir, Split: ingest.SplitTest,
 			Out: filepath.Join(dir, AttributionDir)}, src) // the run's share definition
 	}
 	rec = m.stop(j)

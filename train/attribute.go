@@ -90,11 +90,11 @@ func Attribute(ctx context.Context, ac AttributeConfig) (*attribution.Summary, e
 		return nil, err
 	}
 	defer src.Close()
-	return AttributeSource(ctx, ac, src)
+	return AttributeExamples(ctx, ac, src)
 }
 
-// AttributeSource is Attribute over any Source.
-func AttributeSource(ctx context.Context, ac AttributeConfig, src Source) (*attribution.Summary, error) {
+// AttributeExamples is Attribute over any Examples.
+func AttributeExamples(ctx context.Context, ac AttributeConfig, src Examples) (*attribution.Summary, error) {
 	if ac.Method == "" {
 		ac.Method = AttrGradInput
 	}

@@ -151,7 +151,7 @@ func (ig *inputIG) clip(x, base [2][]float64, c, steps int) ([2][]float64, *attr
 // igRows is how many path points one run of the input-gradient graph takes.
 const igRows = 8
 
-// attributeInputs is AttributeSource for AttrIGInput.
+// attributeInputs is AttributeExamples for AttrIGInput.
 func attributeInputs(ctx context.Context, ac AttributeConfig, t *trainer, rows []int, quantity attribution.Quantity, norm attribution.Norm) ([]attribution.ClipShares, float64, error) {
 	s := t.m.spec
 	ig, err := newInputIG(t.m, min(igRows, ac.Steps+2), quantity)

@@ -124,14 +124,14 @@ func TestInputIGCompleteness(t *testing.T) {
 
 // TestAttributeIGInput runs the ig-input report on a trained run.
 func TestAttributeIGInput(t *testing.T) {
-	src := synthSource(40, 3)
+	src := synthExamples(40, 3)
 	dir := t.TempDir()
-	if _, err := RunSource(context.Background(), tinyConfig(dir, ModeConcat), src); err != nil {
+	if _, err := RunExamples(context.Background(), tinyConfig(dir, ModeConcat), src); err != nil {
 		t.Fatal(err)
 	}
 	for _, base := range []Baseline{BaselineZero, BaselineMean} {
 		out := filepath.Join(dir, "attr-ig-input-"+string(base))
-		s, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: out,
+		s, err := AttributeExamples(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: out,
 			Method: AttrIGInput, Steps: 256, Baseline: base}, src)
 		if err != nil {
 			t.Fatal(err)

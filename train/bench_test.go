@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/avbalance/avbalance/ingest"
@@ -20,12 +21,12 @@ func benchShapes() (audio, frames []int) {
 	return []int{40, 100}, []int{3, 32, 32, 3}
 }
 
-// benchSource is one batch of random clips with the bench shapes, all in
+// benchExamples is one batch of random clips with the bench shapes, all in
 // the train split.
-func benchSource(batch, classes int) *MemSource {
+func benchExamples(batch, classes int) *MemExamples {
 	as, fs := benchShapes()
 	r := rand.New(rand.NewPCG(1, 2))
-	src := &MemSource{Audio: as, Frame: fs}
+	src := &MemExamples{Audio: as, Frame: fs}
 	for k := 0; k < classes; k++ {
 		src.Names = append(src.Names, fmt.Sprint("class", k))
 	}
@@ -48,14 +49,20 @@ func benchSource(batch, classes int) *MemSource {
 // on one batch of random clips: everything `avbalance train` does per step
 // but the loading, which runs beside it. The model, batch size (default 32)
 // and shapes come from AVB_BENCH_MODEL, AVB_BENCH_BATCH and AVB_BENCH_SHAPE;
-// the rest is the mode's default configuration.
-func benchStep(b *testing.B, mode Mode) {
+// the rest is the mode's default configuration with params (method flags)
+// set.
+func benchStep(b *testing.B, mode Mode, params ...string) {
 	const classes = 6
 	c, err := NewConfig(mode)
 	if err != nil {
 		b.Fatal(err)
 	}
 	c.Shards, c.Out = "(bench)", b.TempDir()
+	for i := 0; i+1 < len(params); i += 2 {
+		if err := c.SetParam(params[i], params[i+1]); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if v := os.Getenv("AVB_BENCH_MODEL"); v != "" {
 		c.Model = Model(v)
 		if c.Model == ModelResNet18 {
@@ -67,7 +74,7 @@ func benchStep(b *testing.B, mode Mode) {
 			b.Fatal(err)
 		}
 	}
-	t, err := newTrainer(&c, benchSource(c.Batch, classes), true)
+	t, err := newTrainer(&c, benchExamples(c.Batch, classes), true)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,3 +103,20 @@ func benchStep(b *testing.B, mode Mode) {
 
 func BenchmarkStepConcat(b *testing.B)  { benchStep(b, ModeConcat) }
 func BenchmarkStepAttrReg(b *testing.B) { benchStep(b, ModeAttrReg) }
+
+// BenchmarkStepAttrRegPenalty times attr-reg's step with each attribution in
+// the penalty: Grad×Input, and Integrated Gradients (zero baseline) at 1, 8
+// and 32 steps; with the penalty on the head only (the default) and reaching
+// the encoders, where every path point backpropagates into both encoders.
+func BenchmarkStepAttrRegPenalty(b *testing.B) {
+	for _, enc := range []string{"false", "true"} {
+		for _, attr := range []string{"gradinput", "ig/1", "ig/8", "ig/32"} {
+			method, steps, _ := strings.Cut(attr, "/")
+			params := []string{"penalty-attribution", method, "penalty-to-encoders", enc}
+			if steps != "" {
+				params = append(params, "penalty-ig-steps", steps)
+			}
+			b.Run("encoders="+enc+"/"+attr, func(b *testing.B) { benchStep(b, ModeAttrReg, params...) })
+		}
+	}
+}

@@ -184,7 +184,7 @@ type Config struct {
 	// fields stand beside the others.
 	Method MethodConfig `json:"-"`
 
-	// TrainedOn is what the run was trained on; RunSource records it, and
+	// TrainedOn is what the run was trained on; RunExamples records it, and
 	// eval, attribute and --resume check the data they are given against it.
 	TrainedOn *DataIdentity `json:"trained_on,omitempty"`
 

@@ -10,7 +10,7 @@ import (
 )
 
 // Example is one clip as the loader sees it. Audio and Frames may alias
-// memory-mapped shard data and are valid until the Source is closed.
+// memory-mapped shard data and are valid until the Examples are closed.
 type Example struct {
 	ClipID string
 	Label  int
@@ -19,9 +19,9 @@ type Example struct {
 	Frames []byte    // prod(FrameShape), RGB [N,H,W,3]
 }
 
-// Source gives random access to examples; the trainer reads shards through
-// one, tests through MemSource.
-type Source interface {
+// Examples gives random access to examples; the trainer reads shards through
+// one, tests through MemExamples.
+type Examples interface {
 	Len() int
 	AudioShape() []int // [F,T]
 	FrameShape() []int // [N,H,W,3]
@@ -29,28 +29,28 @@ type Source interface {
 	Example(i int) (Example, error)
 }
 
-// MemSource is an in-memory Source.
-type MemSource struct {
+// MemExamples is an in-memory Examples (a slice of clips).
+type MemExamples struct {
 	Audio []int // audio shape [F,T]
 	Frame []int // frame shape [N,H,W,3]
 	Names []string
 	Clips []Example
 }
 
-// Len implements Source.
-func (m *MemSource) Len() int { return len(m.Clips) }
+// Len implements Examples.
+func (m *MemExamples) Len() int { return len(m.Clips) }
 
-// AudioShape implements Source.
-func (m *MemSource) AudioShape() []int { return m.Audio }
+// AudioShape implements Examples.
+func (m *MemExamples) AudioShape() []int { return m.Audio }
 
-// FrameShape implements Source.
-func (m *MemSource) FrameShape() []int { return m.Frame }
+// FrameShape implements Examples.
+func (m *MemExamples) FrameShape() []int { return m.Frame }
 
-// Labels implements Source.
-func (m *MemSource) Labels() []string { return m.Names }
+// Labels implements Examples.
+func (m *MemExamples) Labels() []string { return m.Names }
 
-// Example implements Source.
-func (m *MemSource) Example(i int) (Example, error) { return m.Clips[i], nil }
+// Example implements Examples.
+func (m *MemExamples) Example(i int) (Example, error) { return m.Clips[i], nil }
 
 // imageNet mean and std per RGB channel.
 var (
@@ -68,10 +68,10 @@ type batch struct {
 	err    error
 }
 
-// loader turns a Source into batches of a fixed size with a prefetching
+// loader turns Examples into batches of a fixed size with a prefetching
 // goroutine and a fixed pool of batch buffers (memory stays bounded).
 type loader struct {
-	src        Source
+	src        Examples
 	batchSize  int
 	workers    int
 	useAudio   bool
@@ -81,7 +81,7 @@ type loader struct {
 	free       chan *batch
 }
 
-func newLoader(src Source, batchSize, workers int, useAudio, useFrames bool) *loader {
+func newLoader(src Examples, batchSize, workers int, useAudio, useFrames bool) *loader {
 	l := &loader{src: src, batchSize: batchSize, workers: workers, useAudio: useAudio, useFrames: useFrames,
 		frameShape: src.FrameShape()}
 	l.audioLen = prod(src.AudioShape())
@@ -109,7 +109,7 @@ func prod(s []int) int {
 }
 
 // splitIndex lists the rows of each split in source order.
-func splitIndex(src Source) (map[string][]int, error) {
+func splitIndex(src Examples) (map[string][]int, error) {
 	idx := map[string][]int{}
 	nc := len(src.Labels())
 	for i := 0; i < src.Len(); i++ {
@@ -228,8 +228,8 @@ func (l *loader) row(b *batch, j, i int) error {
 	return nil
 }
 
-// evicter is a Source that can drop a row's memory-mapped pages from the
-// process's resident set once the row is copied (ShardSource), so a pass
+// evicter is Examples that can drop a row's memory-mapped pages from the
+// process's resident set once the row is copied (ShardExamples), so a pass
 // over the data keeps only the rows in flight resident, whatever the
 // dataset's size.
 type evicter interface{ Evict(i int) }

@@ -12,9 +12,9 @@ import (
 
 // memExamples is a small learnable set: the class is a bright row of the
 // spectrogram and a bright colour channel of the frames.
-func memExamples() *train.MemSource {
+func memExamples() *train.MemExamples {
 	r := rand.New(rand.NewPCG(1, 2))
-	src := &train.MemSource{Audio: []int{6, 8}, Frame: []int{1, 8, 8, 3}, Names: []string{"low", "mid", "high"}}
+	src := &train.MemExamples{Audio: []int{6, 8}, Frame: []int{1, 8, 8, 3}, Names: []string{"low", "mid", "high"}}
 	for i := 0; i < 48; i++ {
 		y := i % 3
 		split := [...]string{"train", "train", "train", "train", "val", "test"}[i%6]
@@ -41,7 +41,7 @@ func btoi(b bool) int {
 // Training an attribution-regularized fusion model on an in-memory source:
 // the run folder gets the configuration, the metrics of every epoch and the
 // test metrics of the epoch chosen on val.
-func ExampleRunSource() {
+func ExampleRunExamples() {
 	dir, err := os.MkdirTemp("", "train-example")
 	if err != nil {
 		log.Fatal(err)
@@ -56,7 +56,7 @@ func ExampleRunSource() {
 	if err := cfg.SetParam("lambda", "0.5"); err != nil {
 		log.Fatal(err)
 	}
-	res, err := train.RunSource(context.Background(), cfg, memExamples())
+	res, err := train.RunExamples(context.Background(), cfg, memExamples())
 	if err != nil {
 		log.Fatal(err)
 	}

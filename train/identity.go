@@ -25,14 +25,14 @@ type DataIdentity struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
-// identified is a Source that knows its identity (ShardSource).
+// identified is Examples that knows its identity (ShardExamples).
 type identified interface {
 	Identity() DataIdentity
 }
 
 // identityOf is src's identity: its own when it knows it, else its shapes
 // and labels.
-func identityOf(src Source) DataIdentity {
+func identityOf(src Examples) DataIdentity {
 	if s, ok := src.(identified); ok {
 		return s.Identity()
 	}
@@ -143,7 +143,7 @@ func configErrorf(format string, a ...any) error {
 // SameData reports whether src is the very data the run in runDir was
 // trained on (its fingerprint), for a caller that wants to say so when it
 // is not; false when the run or src records no fingerprint.
-func SameData(runDir string, src Source) (bool, error) {
+func SameData(runDir string, src Examples) (bool, error) {
 	cfg, err := LoadConfig(runDir)
 	if err != nil {
 		return false, err

@@ -59,11 +59,11 @@ func TestUMTMatchesPyTorch(t *testing.T) {
 // fewer epochs than asked is resumed, a teacher folder trained with other
 // settings refused, and so is a named teacher of the wrong mode.
 func TestUMTTeachers(t *testing.T) {
-	src := synthSource(40, 5)
+	src := synthExamples(40, 5)
 	dir := t.TempDir()
 	cfg := tinyConfig(dir, ModeUMT)
 	cfg.Epochs = 1
-	if _, err := RunSource(context.Background(), cfg, src); err != nil {
+	if _, err := RunExamples(context.Background(), cfg, src); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []string{"audio", "video"} {
@@ -81,7 +81,7 @@ func TestUMTTeachers(t *testing.T) {
 	before := stamp()
 	more := cfg
 	more.Epochs, more.Resume = 2, true
-	if _, err := RunSource(context.Background(), more, src); err != nil {
+	if _, err := RunExamples(context.Background(), more, src); err != nil {
 		t.Fatal(err)
 	}
 	if stamp() != before {
@@ -93,7 +93,7 @@ func TestUMTTeachers(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(longer.Out, "teacher-audio"), os.DirFS(filepath.Join(dir, "teacher-audio"))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RunSource(context.Background(), longer, src); err != nil {
+	if _, err := RunExamples(context.Background(), longer, src); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := ReadResult(filepath.Join(longer.Out, "teacher-audio")); err != nil || res.Epochs != 2 {
@@ -104,13 +104,13 @@ func TestUMTTeachers(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(other.Out, "teacher-audio"), os.DirFS(filepath.Join(dir, "teacher-audio"))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RunSource(context.Background(), other, src); err == nil || !strings.Contains(err.Error(), "seed") {
+	if _, err := RunExamples(context.Background(), other, src); err == nil || !strings.Contains(err.Error(), "seed") {
 		t.Errorf("a teacher folder of another seed: %v, want an error naming the seed", err)
 	}
 	named := tinyConfig(t.TempDir(), ModeUMT)
 	named.Epochs = 1
 	named.Method.(*UMTConfig).TeacherAudio = filepath.Join(dir, "teacher-video")
-	if _, err := RunSource(context.Background(), named, src); err == nil || !strings.Contains(err.Error(), "--mode video run") {
+	if _, err := RunExamples(context.Background(), named, src); err == nil || !strings.Contains(err.Error(), "--mode video run") {
 		t.Errorf("a video run as audio teacher: %v", err)
 	}
 }

@@ -51,7 +51,7 @@ func (p *Prep) Train(cfg Config) (*Result, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	return RunSource(p.ctx, cfg, p.t.src)
+	return RunExamples(p.ctx, cfg, p.t.src)
 }
 
 // Embeddings returns the embeddings [2][E_m] by clip id of the trained run

@@ -11,11 +11,11 @@ import (
 	"github.com/avbalance/avbalance/ingest"
 )
 
-// imageSource is a small data set with 32×32 spectrograms and one 32×32
+// imageExamples is a small data set with 32×32 spectrograms and one 32×32
 // frame per clip, big enough for ResNet-18's five stride-2 stages.
-func imageSource(n int, seed uint64) *MemSource {
+func imageExamples(n int, seed uint64) *MemExamples {
 	r := rand.New(rand.NewPCG(seed, 11))
-	src := &MemSource{Audio: []int{32, 32}, Frame: []int{1, 32, 32, 3}, Names: []string{"a", "b"}}
+	src := &MemExamples{Audio: []int{32, 32}, Frame: []int{1, 32, 32, 3}, Names: []string{"a", "b"}}
 	for i := 0; i < n; i++ {
 		split := []string{"train", "train", "train", "train", "val", "test"}[i%6]
 		ex := Example{ClipID: fmt.Sprintf("clip%02d", i), Label: i % 2, Split: split,
@@ -40,7 +40,7 @@ func TestResNet18StepEvalCheckpoint(t *testing.T) {
 		t.Skip("resnet18 takes a few seconds")
 	}
 	ctx := context.Background()
-	src := imageSource(12, 1)
+	src := imageExamples(12, 1)
 	cfg := DefaultConfig()
 	cfg.Shards, cfg.Out = "(test)", t.TempDir()
 	cfg.Mode, cfg.Model, cfg.Embed, cfg.Batch, cfg.Epochs, cfg.MaxSteps = ModeAttrReg, ModelResNet18, 512, 2, 1, 1
@@ -127,7 +127,7 @@ func TestResNet18StepEvalCheckpoint(t *testing.T) {
 		t.Error("logits do not depend on the batch norms' running statistics")
 	}
 	// And Eval over the run directory (best.bin, the same epoch) agrees.
-	m, err := EvalSource(ctx, cfg.Out, src, ingest.SplitTest)
+	m, err := EvalExamples(ctx, cfg.Out, src, ingest.SplitTest)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ type Result struct {
 	LinearProbe *LinearProbe `json:"linear_probe,omitempty"`
 }
 
-// Run trains on the shards in cfg.Shards; see RunSource.
+// Run trains on the shards in cfg.Shards; see RunExamples.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -38,17 +38,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer src.Close()
-	return RunSource(ctx, cfg, src)
+	return RunExamples(ctx, cfg, src)
 }
 
-// RunSource trains on src (cfg.Shards is only recorded) into the new run
+// RunExamples trains on src (cfg.Shards is only recorded) into the new run
 // folder cfg.Out; a folder that already holds a run is a ConfigError. With
 // cfg.Resume it continues the run in cfg.Out from its last checkpoint (from
 // the start when it stopped before the first one) and ends with the same
 // result as an uninterrupted run: cfg must then be the run's configuration
 // (LoadConfig, or ResumeConfig for flags) but for Epochs, Workers, MaxSteps,
 // Shards and Progress, and src the data it was trained on.
-func RunSource(ctx context.Context, cfg Config, src Source) (*Result, error) {
+func RunExamples(ctx context.Context, cfg Config, src Examples) (*Result, error) {
 	if cfg.Shards == "" {
 		cfg.Shards = "(in memory)"
 	}
@@ -112,7 +112,7 @@ func RunSource(ctx context.Context, cfg Config, src Source) (*Result, error) {
 // trainer holds one run's state.
 type trainer struct {
 	cfg       *Config
-	src       Source
+	src       Examples
 	splits    map[string][]int
 	m         *model
 	method    Method
@@ -128,7 +128,7 @@ type trainer struct {
 	batch     int // the graphs' batch size: cfg.Batch, or the largest split's when smaller
 }
 
-func newTrainer(cfg *Config, src Source, training bool) (*trainer, error) {
+func newTrainer(cfg *Config, src Examples, training bool) (*trainer, error) {
 	as, fs := src.AudioShape(), src.FrameShape()
 	if len(as) != 2 || len(fs) != 4 || fs[3] != 3 {
 		return nil, fmt.Errorf("train: shapes audio %v frames %v: want [F,T] and [N,H,W,3]", as, fs)
@@ -332,7 +332,7 @@ func (t *trainer) finish(ctx context.Context) (*Result, error) {
 
 // openRun rebuilds a run's model from RUNDIR/config.json and best.bin
 // (checkpoint.bin when there is no best.bin yet) for evaluation.
-func openRun(runDir string, src Source, progress io.Writer) (*trainer, error) {
+func openRun(runDir string, src Examples, progress io.Writer) (*trainer, error) {
 	cfg, err := LoadConfig(runDir)
 	if err != nil {
 		return nil, err
@@ -370,11 +370,11 @@ func Eval(ctx context.Context, runDir, shardsDir, split string) (*Metrics, error
 		return nil, err
 	}
 	defer src.Close()
-	return EvalSource(ctx, runDir, src, split)
+	return EvalExamples(ctx, runDir, src, split)
 }
 
-// EvalSource is Eval over any Source.
-func EvalSource(ctx context.Context, runDir string, src Source, split string) (*Metrics, error) {
+// EvalExamples is Eval over any Examples.
+func EvalExamples(ctx context.Context, runDir string, src Examples, split string) (*Metrics, error) {
 	t, err := openRun(runDir, src, nil)
 	if err != nil {
 		return nil, err

@@ -16,11 +16,11 @@ import (
 	"github.com/avbalance/avbalance/attribution"
 )
 
-// synthSource makes a learnable data set: the audio carries the label in
+// synthExamples makes a learnable data set: the audio carries the label in
 // one frequency band, the frames in one colour channel, both with noise.
-func synthSource(n int, seed uint64) *MemSource {
+func synthExamples(n int, seed uint64) *MemExamples {
 	r := rand.New(rand.NewPCG(seed, 7))
-	src := &MemSource{Audio: []int{8, 12}, Frame: []int{2, 8, 8, 3}, Names: []string{"a", "b", "c"}}
+	src := &MemExamples{Audio: []int{8, 12}, Frame: []int{2, 8, 8, 3}, Names: []string{"a", "b", "c"}}
 	for i := 0; i < n; i++ {
 		y := i % 3
 		split := "train"
@@ -90,12 +90,12 @@ func readMetrics(t *testing.T, runDir string) []Metrics {
 }
 
 func TestRunAllModes(t *testing.T) {
-	src := synthSource(60, 1)
+	src := synthExamples(60, 1)
 	for _, mode := range []Mode{ModeAudio, ModeVideo, ModeConcat, ModeOGMGE, ModeAttrReg, ModeMMPareto, ModePMR, ModeAGM, ModeUMT} {
 		t.Run(string(mode), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := tinyConfig(dir, mode)
-			res, err := RunSource(context.Background(), cfg, src)
+			res, err := RunExamples(context.Background(), cfg, src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestRunAllModes(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			m, err := EvalSource(context.Background(), dir, src, "test")
+			m, err := EvalExamples(context.Background(), dir, src, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func TestRunAllModes(t *testing.T) {
 			}
 			if info, _ := LookupMethod(mode); info.Uses == Both {
 				ac := AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr")}
-				if s, err := AttributeSource(context.Background(), ac, src); err != nil || s.Clips != res.Test.Clips {
+				if s, err := AttributeExamples(context.Background(), ac, src); err != nil || s.Clips != res.Test.Clips {
 					t.Errorf("attribute: %v (summary %+v)", err, s)
 				}
 			}
@@ -131,7 +131,7 @@ func TestRunAllModes(t *testing.T) {
 }
 
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	src := synthSource(40, 2)
+	src := synthExamples(40, 2)
 	for _, mode := range []Mode{ModeAttrReg, ModeOGMGE, ModeMMPareto, ModePMR, ModeAGM, ModeUMT} {
 		full, part := t.TempDir(), t.TempDir()
 		cfg := tinyConfig(full, mode)
@@ -139,16 +139,16 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		if mode == ModeUMT {
 			cfg.Method.(*UMTConfig).TeacherEpochs = 2 // the same teachers for both runs
 		}
-		want, err := RunSource(context.Background(), cfg, src)
+		want, err := RunExamples(context.Background(), cfg, src)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg.Out, cfg.Epochs = part, 2
-		if _, err := RunSource(context.Background(), cfg, src); err != nil {
+		if _, err := RunExamples(context.Background(), cfg, src); err != nil {
 			t.Fatal(err)
 		}
 		cfg.Epochs, cfg.Resume = 3, true
-		got, err := RunSource(context.Background(), cfg, src)
+		got, err := RunExamples(context.Background(), cfg, src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,14 +160,14 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 }
 
 func TestAttributeReport(t *testing.T) {
-	src := synthSource(40, 3)
+	src := synthExamples(40, 3)
 	dir := t.TempDir()
-	if _, err := RunSource(context.Background(), tinyConfig(dir, ModeConcat), src); err != nil {
+	if _, err := RunExamples(context.Background(), tinyConfig(dir, ModeConcat), src); err != nil {
 		t.Fatal(err)
 	}
 	for _, method := range []AttrMethod{AttrGradInput, AttrIG} {
 		out := filepath.Join(dir, "attr-"+string(method))
-		s, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: out, Method: method, Baseline: "mean"}, src)
+		s, err := AttributeExamples(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: out, Method: method, Baseline: "mean"}, src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +182,7 @@ func TestAttributeReport(t *testing.T) {
 	}
 	// The share definition defaults to the run's (centred logit, L2, true
 	// class); an explicit one overrides it.
-	run, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr-run")}, src)
+	run, err := AttributeExamples(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr-run")}, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestAttributeReport(t *testing.T) {
 		t.Errorf("default share definition: quantity %v, class %v, norm %v; want the run's centered, true, l2", q, c, run.Norm)
 	}
 	logit, l1 := attribution.Logit, attribution.L1
-	raw, err := AttributeSource(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr-raw"),
+	raw, err := AttributeExamples(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr-raw"),
 		Quantity: &logit, Norm: &l1, Class: ClassPredicted}, src)
 	if err != nil {
 		t.Fatal(err)
@@ -200,23 +200,23 @@ func TestAttributeReport(t *testing.T) {
 	}
 }
 
-// cancelSource cancels a context on its `after`-th row read (counting
+// cancelExamples cancels a context on its `after`-th row read (counting
 // every Example call), as a Ctrl-C arriving while the loader fills a batch
 // would. It waits a little first, so the trainer has finished the batch
 // before and is waiting for this one.
-type cancelSource struct {
-	Source
+type cancelExamples struct {
+	Examples
 	after  int64
 	calls  atomic.Int64
 	cancel context.CancelFunc
 }
 
-func (s *cancelSource) Example(i int) (Example, error) {
+func (s *cancelExamples) Example(i int) (Example, error) {
 	if s.calls.Add(1) == s.after {
 		time.Sleep(50 * time.Millisecond)
 		s.cancel()
 	}
-	return s.Source.Example(i)
+	return s.Examples.Example(i)
 }
 
 // TestInterruptMidBatch stops a run without a val split while the loader
@@ -226,7 +226,7 @@ func (s *cancelSource) Example(i int) (Example, error) {
 // it was filling is up to the scheduler, so the interruption is tried
 // several times.
 func TestInterruptMidBatch(t *testing.T) {
-	src := synthSource(40, 4)
+	src := synthExamples(40, 4)
 	train := 0
 	for i := range src.Clips {
 		if src.Clips[i].Split == "val" {
@@ -237,7 +237,7 @@ func TestInterruptMidBatch(t *testing.T) {
 		}
 	}
 	cfg := tinyConfig(t.TempDir(), ModeConcat)
-	want, err := RunSource(context.Background(), cfg, src)
+	want, err := RunExamples(context.Background(), cfg, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,10 +246,10 @@ func TestInterruptMidBatch(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		// splitIndex reads every row once, epoch 1 every train row; then
 		// stop 4 rows into epoch 2's second batch of 8.
-		cs := &cancelSource{Source: src, after: int64(src.Len() + train + 8 + 4), cancel: cancel}
+		cs := &cancelExamples{Examples: src, after: int64(src.Len() + train + 8 + 4), cancel: cancel}
 		part = t.TempDir()
 		cfg.Out = part
-		_, err := RunSource(ctx, cfg, cs)
+		_, err := RunExamples(ctx, cfg, cs)
 		cancel()
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("try %d: interrupted run returned %v, want context.Canceled", try, err)
@@ -263,7 +263,7 @@ func TestInterruptMidBatch(t *testing.T) {
 		}
 	}
 	cfg.Resume = true
-	got, err := RunSource(context.Background(), cfg, src)
+	got, err := RunExamples(context.Background(), cfg, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,32 +274,32 @@ func TestInterruptMidBatch(t *testing.T) {
 // resumes from the start (not with "no checkpoint.bin") and ends as an
 // uninterrupted run; a run folder is never trained into twice.
 func TestResumeBeforeFirstCheckpoint(t *testing.T) {
-	src := synthSource(40, 5)
+	src := synthExamples(40, 5)
 	cfg := tinyConfig(t.TempDir(), ModeOGMGE)
-	want, err := RunSource(context.Background(), cfg, src)
+	want, err := RunExamples(context.Background(), cfg, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RunSource(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) {
+	if _, err := RunExamples(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) {
 		t.Errorf("a second run into %s: %v, want a ConfigError", cfg.Out, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cs := &cancelSource{Source: src, after: int64(src.Len() + 3), cancel: cancel}
+	cs := &cancelExamples{Examples: src, after: int64(src.Len() + 3), cancel: cancel}
 	cfg.Out = t.TempDir()
-	if _, err := RunSource(ctx, cfg, cs); !errors.Is(err, context.Canceled) {
+	if _, err := RunExamples(ctx, cfg, cs); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted in epoch 1: %v", err)
 	}
 	if hasCheckpoint(cfg.Out) || !hasRun(cfg.Out) {
 		t.Fatalf("after the interruption: checkpoint %v, config %v; want only the config", hasCheckpoint(cfg.Out), hasRun(cfg.Out))
 	}
 	cfg.Resume = true
-	got, err := RunSource(context.Background(), cfg, src)
+	got, err := RunExamples(context.Background(), cfg, src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameResult(t, want, got, "resumed from the start")
 	cfg.LR *= 2
-	if _, err := RunSource(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) || !strings.Contains(err.Error(), "lr") {
+	if _, err := RunExamples(context.Background(), cfg, src); !errors.As(err, new(*ConfigError)) || !strings.Contains(err.Error(), "lr") {
 		t.Errorf("resume with another lr: %v, want a ConfigError naming lr", err)
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/avbalance/avbalance/features/shard"
 )
 
-// ShardSource reads every shard listed in an extraction folder's index.json
+// ShardExamples reads every shard listed in an extraction folder's index.json
 // through memory-mapped readers.
-type ShardSource struct {
+type ShardExamples struct {
 	dir     string
 	index   *shard.Index
 	labels  []string
@@ -21,7 +21,7 @@ type ShardSource struct {
 }
 
 // OpenShards opens dir/index.json and its shards. Close releases the maps.
-func OpenShards(dir string) (*ShardSource, error) {
+func OpenShards(dir string) (*ShardExamples, error) {
 	ix, err := shard.ReadIndex(dir)
 	if err != nil {
 		return nil, fmt.Errorf("train: shards %s: %w", dir, err)
@@ -29,7 +29,7 @@ func OpenShards(dir string) (*ShardSource, error) {
 	if len(ix.Shards) == 0 {
 		return nil, fmt.Errorf("train: shards %s: index.json lists no shards; run extract first", dir)
 	}
-	s := &ShardSource{dir: dir, index: ix, labels: ix.Labels, starts: []int{0}}
+	s := &ShardExamples{dir: dir, index: ix, labels: ix.Labels, starts: []int{0}}
 	for _, info := range ix.Shards {
 		r, err := shard.Open(filepath.Join(dir, info.File))
 		if err != nil {
@@ -53,20 +53,20 @@ func OpenShards(dir string) (*ShardSource, error) {
 	return s, nil
 }
 
-// Len implements Source.
-func (s *ShardSource) Len() int { return s.starts[len(s.starts)-1] }
+// Len implements Examples.
+func (s *ShardExamples) Len() int { return s.starts[len(s.starts)-1] }
 
-// AudioShape implements Source.
-func (s *ShardSource) AudioShape() []int { return s.readers[0].AudioShape() }
+// AudioShape implements Examples.
+func (s *ShardExamples) AudioShape() []int { return s.readers[0].AudioShape() }
 
-// FrameShape implements Source.
-func (s *ShardSource) FrameShape() []int { return s.readers[0].FrameShape() }
+// FrameShape implements Examples.
+func (s *ShardExamples) FrameShape() []int { return s.readers[0].FrameShape() }
 
-// Labels implements Source.
-func (s *ShardSource) Labels() []string { return s.labels }
+// Labels implements Examples.
+func (s *ShardExamples) Labels() []string { return s.labels }
 
-// Example implements Source; Audio and Frames alias the maps.
-func (s *ShardSource) Example(i int) (Example, error) {
+// Example implements Examples; Audio and Frames alias the maps.
+func (s *ShardExamples) Example(i int) (Example, error) {
 	if i < 0 || i >= s.Len() {
 		return Example{}, fmt.Errorf("row %d out of range [0,%d)", i, s.Len())
 	}
@@ -77,7 +77,7 @@ func (s *ShardSource) Example(i int) (Example, error) {
 
 // Evict drops row i's audio and frames from the resident set (see
 // shard.Reader.Evict); the loader calls it once a row is copied.
-func (s *ShardSource) Evict(i int) {
+func (s *ShardExamples) Evict(i int) {
 	if i < 0 || i >= s.Len() {
 		return
 	}
@@ -87,13 +87,13 @@ func (s *ShardSource) Evict(i int) {
 
 // Identity is the folder's preset, shapes, labels and a fingerprint of its
 // content (preset, labels, and every shard's name, rows and checksum).
-func (s *ShardSource) Identity() DataIdentity {
+func (s *ShardExamples) Identity() DataIdentity {
 	return DataIdentity{Preset: s.index.Preset, AudioShape: s.AudioShape(), FrameShape: s.FrameShape(), Labels: s.labels,
 		Fingerprint: fingerprint(s.index.Preset, s.index.Labels, s.index.Shards)}
 }
 
 // Close unmaps every shard.
-func (s *ShardSource) Close() error {
+func (s *ShardExamples) Close() error {
 	var errs []error
 	for _, r := range s.readers {
 		errs = append(errs, r.Close())
