@@ -73,7 +73,7 @@ func shares(quantity, norm string) func(*train.Config) {
 	}
 }
 
-// variants are the matrix's rows; screen are the further ones of the first
+// variants are the matrix's rows; screen are the further ones of the
 // screening (one seed, target 0.5), run with -variants.
 var variants = []variant{
 	{"concat", train.ModeConcat, nil, nil},
@@ -82,6 +82,10 @@ var variants = []variant{
 	attr("centered-l2 adaptive", nil, shares("centered", "l2")),
 	attr("margin-l2 adaptive", nil, shares("margin", "l2")),
 	attr("margin-net adaptive", nil, shares("margin", "net")),
+	attr("centered-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "l2")),
+	attr("centered-l2 adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "l2")),
+	attr("centered-net adaptive ig-mean enc λmax3", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
+		"penalty-to-encoders": "true", "lambda-max": "3"}, shares("centered", "net")),
 }
 
 var screen = []variant{
@@ -91,14 +95,10 @@ var screen = []variant{
 	attr("logprob-netabs adaptive", nil, shares("logprob", "net-abs")),
 	attr("centered-net adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "net")),
 	attr("logit-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("logit", "l2")),
-	attr("centered-l2 adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "l2")),
 	attr("centered-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "net")),
 	attr("margin-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("margin", "net")),
-	attr("centered-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "l2")),
 	attr("margin-net adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-to-encoders": "true"}, shares("margin", "net")),
 	attr("centered-net adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-to-encoders": "true"}, shares("centered", "net")),
-	attr("centered-net adaptive ig-mean enc λmax3", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
-		"penalty-to-encoders": "true", "lambda-max": "3"}, shares("centered", "net")),
 	attr("centered-l2 adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
 		"penalty-to-encoders": "true"}, shares("centered", "l2")),
 }
@@ -142,7 +142,9 @@ func main() {
 		}
 	}
 	w := io.Writer(os.Stdout)
+	var analysis []byte
 	if *results != "" {
+		analysis = keptAnalysis(*results)
 		f, err := os.Create(*results)
 		if err != nil {
 			log.Fatal(err)
@@ -151,6 +153,26 @@ func main() {
 		w = f
 	}
 	m.report(w, ss, vs, ts, *seeds, time.Since(begin))
+	if _, err := w.Write(analysis); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// analysisHeading starts the hand-written part of a results file, which a
+// rerun keeps below the regenerated tables.
+const analysisHeading = "\n## Analysis\n"
+
+// keptAnalysis returns the hand-written part of the results file at path
+// (from analysisHeading on), or nothing.
+func keptAnalysis(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	if i := strings.Index(string(b), analysisHeading); i >= 0 {
+		return b[i:]
+	}
+	return nil
 }
 
 func pick[T any](all []T, names string, name func(T) string) []T {
@@ -272,7 +294,7 @@ func (m *matrix) runSet(ctx context.Context, s set, seed ingest.Seed, vs []varia
 			defer func() { <-m.sem }()
 			os.RemoveAll(j.cfg.Out)
 			t0 := time.Now()
-			res, err := train.RunSource(ctx, j.cfg, src)
+			res, err := train.RunExamples(ctx, j.cfg, src)
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if err != nil {
