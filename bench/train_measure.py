@@ -12,6 +12,7 @@ the child), wall the elapsed time, peak RSS the child's ru_maxrss.
   and 2 threads (GOMAXPROCS / torch.set_num_threads).
 - the step alone: train.BenchmarkStep* (the trainer's step on one batch) against
   bench/train_step.py, 1 thread; and ResNet-18 against torchvision's.
+- attr-reg's step with Integrated Gradients in the penalty against Grad×Input.
 - peak RSS of one epoch from 100 to 1,000 rows.
 - ResNet-18 trained on a generated set, epoch by epoch.
 """
@@ -160,6 +161,24 @@ def steps(a):
     return rows
 
 
+def penalty(a):
+    """attr-reg's step with each attribution in its penalty (train.BenchmarkStepAttrRegPenalty), 1 thread."""
+    rows = []
+    for shape, n in (("tiny", 20), ("cremad", 3)):
+        l0 = load()
+        reps = []
+        for _ in range(a.reps):
+            _, out = run([a.train_test, "-test.run", "^$", "-test.bench", "^BenchmarkStepAttrRegPenalty$",
+                          "-test.benchtime", f"{n}x"], {"GOMAXPROCS": "1", "AVB_BENCH_SHAPE": shape})
+            reps.append({m.group(1): float(m.group(2)) for m in
+                         re.finditer(r"BenchmarkStepAttrRegPenalty/(\S+?)(?:-\d+)?\s+\d+\s+\d+\s+ns/op\s+([\d.]+)\s+cpu-s/op", out)})
+            if not reps[-1]:
+                raise SystemExit(f"no benchmark lines in: {out}")
+        rows.append({"shape": shape, "reps": reps, "load": (l0, load())})
+        log("penalty", shape, reps[-1])
+    return rows
+
+
 def rss(a):
     """Peak RSS of one epoch of concat, 100 to 1,000 rows of CREMA-D shards, 2 threads."""
     rows = []
@@ -205,9 +224,10 @@ def write(a, sections, started):
     p("The PyTorch peer (bench/torch_peer.py) is the trainer's model configuration by configuration: "
       "small encoders (4 × conv3×3/2 + bias + ReLU, 16/32/64/embed channels, global mean), the concat "
       "head, cross-entropy, SGD momentum 0.9, weight decay 1e-4, lr 1e-3, batch 32, embedding 128; for "
-      "attr-reg the trainer's default penalty: Grad×Input of the true class's raw logit on the "
+      "attr-reg the trainer's default penalty: Grad×Input of the true class's centred logit on the "
       "embeddings, ∂q/∂e built from the head's weights, L2 pooling, the embeddings detached so the "
-      "penalty's gradient reaches only the head, λ adaptive from 1 (tolerance 0.05, rate 0.05).\n")
+      "penalty's gradient reaches only the head, λ adaptive from 1 (tolerance 0.05, rate 0.05 with "
+      "the step clipped, at most 10).\n")
     if "cli" in sections:
         p("## `avbalance train` end to end (issue 17, item 1)\n")
         p("Per optimizer step, from the difference of a long and a short run over 192 train rows "
@@ -252,6 +272,23 @@ def write(a, sections, started):
             ratio = median([g[1] / q[1] for g, q in zip(r["go"], r["py"])])
             p(f"| {r['model']} | {r['shape']} | {r['mode']} | {r['batch']} | {r['load'][0]:.1f} → {r['load'][1]:.1f} | "
               f"{median([g[1] for g in r['go']]):.3f} s | {median([q[1] for q in r['py']]):.3f} s | **{ratio:.2f}×** |")
+        p("")
+    if "penalty" in sections:
+        p("## attr-reg's penalty: Integrated Gradients against Grad×Input (issue 13, item 3)\n")
+        p("`train.BenchmarkStepAttrRegPenalty`, GOMAXPROCS=1: attr-reg's whole step with the penalty's "
+          "attribution Grad×Input or Integrated Gradients (zero baseline, 1, 8 and 32 midpoints), the "
+          "penalty on the head only (the default) or reaching the encoders (`--penalty-to-encoders`); "
+          "the ratio is to Grad×Input with the same encoders setting, within each repetition.\n")
+        p("| shape | load | penalty | encoders | CPU/step | **/ Grad×Input** |")
+        p("|---|---|---|---|---|---|")
+        for r in sections["penalty"]:
+            names = list(r["reps"][0])
+            for name in names:
+                enc, attr = name.split("/", 1)
+                base = f"{enc}/gradinput"
+                ratio = median([x[name] / x[base] for x in r["reps"]])
+                p(f"| {r['shape']} | {r['load'][0]:.1f} → {r['load'][1]:.1f} | {attr} | {enc.split('=')[1]} | "
+                  f"{median([x[name] for x in r['reps']]):.4f} s | **{ratio:.2f}×** |")
         p("")
     if "rss" in sections:
         p("## Peak RSS against the number of rows\n")
@@ -306,7 +343,7 @@ def main():
     p.add_argument("--synth-clips", type=int, default=480, dest="synth_clips")
     p.add_argument("--out", required=True)
     p.add_argument("--machine", default="")
-    p.add_argument("sections", nargs="*", default=["cli", "steps", "rss", "resnet"])
+    p.add_argument("sections", nargs="*", default=["cli", "steps", "penalty", "rss", "resnet"])
     a = p.parse_args()
     import torch
 

@@ -62,6 +62,8 @@ def main():
                 ce += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
                 if emb[0] is not None and emb[1] is not None:
                     cls = torch.nn.functional.one_hot(y, classes).to(logits.dtype)
+                    if a.attr_quantity == "centered":
+                        cls = cls - 1.0 / classes
                     _, z = tr.net.head(emb)
                     cg = tr.net.class_grads(cls, z)
                     a_m = [((g * e) ** 2).sum(dim=1).sqrt() for g, e in zip(cg, emb)]
