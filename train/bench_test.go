@@ -13,7 +13,7 @@ import (
 )
 
 // benchShapes are the `tiny` preset's shapes, or CREMA-D's OGM-GE shapes
-// with AVB_BENCH_SHAPE=cremad (bench/train_step.sh uses the same switch).
+// with AVB_BENCH_SHAPE=cremad (bench/train_measure.py uses the same switch).
 func benchShapes() (audio, frames []int) {
 	if os.Getenv("AVB_BENCH_SHAPE") == "cremad" {
 		return []int{257, 188}, []int{1, 224, 224, 3}
