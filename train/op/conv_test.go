@@ -313,19 +313,7 @@ func TestReluOp(t *testing.T) {
 	g := G.NewGraph()
 	xn := G.NewVector(g, tensor.Float64, G.WithShape(n), G.WithName("x"), G.WithValue(tensor.New(tensor.WithBacking(x))))
 	dn := G.NewVector(g, tensor.Float64, G.WithShape(n), G.WithName("dy"), G.WithValue(tensor.New(tensor.WithBacking(dyv))))
-	y := must(ReLU(xn))
-	var yv G.Value
-	G.Read(y, &yv)
-	gr, err := G.Grad(must(G.Sum(must(G.HadamardProd(y, dn)))), xn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	ys, dx := yv.Data().([]float64), Float64s(gr[0].Value())
+	ys, _, dx := weightedGrad(t, g, xn, must(ReLU(xn)), dn)
 	for i, v := range x {
 		want, wantD := 0.0, 0.0
 		if v > 0 {
@@ -335,6 +323,25 @@ func TestReluOp(t *testing.T) {
 			t.Fatalf("x=%g: relu %g grad %g, want %g %g", v, ys[i], dx[i], want, wantD)
 		}
 	}
+}
+
+// weightedGrad runs graph g and returns y's value, the loss Σ r ⊙ y and
+// ∂loss/∂x.
+func weightedGrad(t *testing.T, g *G.ExprGraph, x, y, r *G.Node) (yv []float64, loss float64, dx []float64) {
+	t.Helper()
+	var v G.Value
+	G.Read(y, &v)
+	ln := must(G.Sum(must(G.HadamardProd(r, y))))
+	gr, err := G.Grad(ln, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	return Float64s(v), Float64s(ln.Value())[0], Float64s(gr[0].Value())
 }
 
 func must(n *G.Node, err error) *G.Node {

@@ -23,18 +23,8 @@ func poolGraph(t *testing.T, dt tensor.Dtype, ours bool, xs []int, x, r any) (y,
 		yn = must(G.Mean(must(G.Reshape(xn, tensor.Shape{xs[0], xs[1], xs[2] * xs[3]})), 2))
 	}
 	rn := G.NewMatrix(g, dt, G.WithShape(xs[0], xs[1]), G.WithName("r"), G.WithValue(tensor.New(tensor.WithShape(xs[0], xs[1]), tensor.WithBacking(r))))
-	var yv G.Value
-	G.Read(yn, &yv)
-	gr, err := G.Grad(must(G.Sum(must(G.HadamardProd(rn, yn)))), xn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	return Float64s(yv), Float64s(gr[0].Value())
+	y, _, dx = weightedGrad(t, g, xn, yn, rn)
+	return y, dx
 }
 
 // TestGlobalAvgPoolMatchesGorgonia checks values and gradients bit for bit

@@ -22,20 +22,7 @@ func softmaxLoss(t *testing.T, log bool, x, r []float64, rows, k int) (y []float
 	if log {
 		f = LogSoftMax
 	}
-	yn := must(f(xn))
-	var yv G.Value
-	G.Read(yn, &yv)
-	ln := must(G.Sum(must(G.HadamardProd(rn, yn))))
-	gr, err := G.Grad(ln, xn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	return Float64s(yv), Float64s(ln.Value())[0], Float64s(gr[0].Value())
+	return weightedGrad(t, g, xn, must(f(xn)), rn)
 }
 
 // TestSoftmaxValuesAndGradients checks both ops against the formula and
