@@ -13,8 +13,8 @@ import (
 // and reads one in the older, all-gob format.
 func TestCheckpointRoundTrip(t *testing.T) {
 	ck := &checkpoint{Epoch: 3, OptSteps: 7, Method: []byte("state"), BestEpoch: 2, BestScore: 0.5, BestOK: true, Rule: "admitted",
-		Params: []savedTensor{{Name: "a", Shape: []int{2}, Data: []float32{1, -2}}, {Name: "b", Shape: []int{1, 3}, Data: []float32{3, 4, 5.5}}},
-		BN:     []savedBN{{Name: "bn", Mean: []float32{0.25}, Var: []float32{2}}},
+		Params:   []savedTensor{{Name: "a", Shape: []int{2}, Data: []float32{1, -2}}, {Name: "b", Shape: []int{1, 3}, Data: []float32{3, 4, 5.5}}},
+		BN:       []savedBN{{Name: "bn", Mean: []float32{0.25}, Var: []float32{2}}},
 		OptFirst: [][]float32{{1, 2}, {3, 4, 5}}, OptSecond: [][]float32{{6, 7}, {8, 9, 10}}}
 	dir := t.TempDir()
 	path := filepath.Join(dir, CheckpointFile)
