@@ -11,7 +11,7 @@ import (
 type Norm int
 
 const (
-	// L2 pools with the Euclidean norm ‖A_m‖₂ (the default).
+	// L2 pools with the Euclidean norm ‖A_m‖₂ (the zero value).
 	L2 Norm = iota
 	// L1 pools with the sum of absolute values ‖A_m‖₁.
 	L1

@@ -12,16 +12,21 @@ What is matched (train/model.go, train/method_attrreg.go, train/optim.go):
   Linear(2E, K)), sum (per-modality linear with a bias each), mlp (per-
   modality fc1 parts summed + bias, ReLU, fc2 + bias; hidden = embed).
 - loss: cross-entropy averaged over the batch; attr-reg adds λ·mean_b
-  Σ_m |s_m − r_m|, s_m = a_m / (a_a + a_v + 1e-12), a_m = sqrt(Σ A_m² + 1e-12),
-  A_m = ∂q/∂e_m ⊙ e_m with q the centred logit (the trainer's default:
-  f_c − mean_k f_k, weights one-hot − 1/K) or the raw logit of the true
-  (or predicted) class, and ∂q/∂e_m built explicitly from the head's
-  weights (W_m times the weights; MLP: W1_mᵀ(relu′(z) ⊙ W2ᵀ w)), as the
-  trainer builds it; the
-  embeddings enter through detach() unless penalty_to_encoders, so by
-  default the penalty's gradient reaches only the head. λ is fixed or
-  adaptive (log λ += rate·clip((e − tol)/tol, ±1) after each step, e the
-  0.9-average of |mean video share − target|, within [1e-3, λ_max]).
+  Σ_m |s_m − r_m|, s_m = a_m / (a_a + a_v + 1e-12), with the trainer's
+  default share definition: A_m Integrated Gradients from the batch's mean
+  embedding b_m (differentiated as a function of the batch),
+  A_m = (e_m − b_m) ⊙ mean_j ∂q/∂e_m(b + α_j(e − b)) over the midpoints
+  α_j (one for the concat and sum heads, where ∂q/∂e is constant and one
+  is exact; --attr-steps for mlp), q the centred logit f_c − mean_k f_k of
+  the true (or predicted) class (or the raw logit), a_m = max(Σ A_m, 0)
+  (net; or sqrt(Σ A_m² + 1e-12) for l2); --attr-method gradinput is
+  A_m = ∂q/∂e_m ⊙ e_m. ∂q/∂e_m is built explicitly from the head's weights
+  (W_m times the weights; MLP: W1_mᵀ(relu′(z) ⊙ W2ᵀ w)), as the trainer
+  builds it. The penalty's gradient reaches the encoders (the trainer's
+  default) unless --penalty-to-encoders false, which detaches the
+  embeddings. λ is fixed or adaptive (log λ += rate·clip((e − tol)/tol, ±1)
+  after each step, e the 0.9-average of |mean video share − target|,
+  within [1e-3, λ_max]).
 - optimizer: SGD with momentum (PyTorch's convention, which the trainer
   follows) or Adam, weight decay added to the gradient.
 Initialisations differ (they do not change the cost of a step).
@@ -50,7 +55,11 @@ def add_arguments(p):
     p.add_argument("--tolerance", type=float, default=0.05)
     p.add_argument("--attr-class", default="true", choices=["true", "predicted"])
     p.add_argument("--attr-quantity", default="centered", choices=["centered", "logit"])
-    p.add_argument("--penalty-to-encoders", action="store_true")
+    p.add_argument("--attr-method", default="ig", choices=["ig", "gradinput"])
+    p.add_argument("--attr-baseline", default="mean", choices=["mean", "zero"])
+    p.add_argument("--attr-steps", type=int, default=8)
+    p.add_argument("--attr-norm", default="net", choices=["net", "l2"])
+    p.add_argument("--penalty-to-encoders", default="true", choices=["true", "false"])
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
 
 
@@ -134,6 +143,23 @@ class Trainer:
         self.lam, self.err_ema, self.steps = a.lam, 0.0, 0
         self.attr = a.mode == "attr-reg" and not (a.lambda_mode == "fixed" and a.lam == 0)
 
+    def attributions(self, cls, e, z):
+        """A_m of the penalty for the class weights cls at embeddings e."""
+        net = self.net
+        if self.a.attr_method == "gradinput":
+            return [g * x for g, x in zip(net.class_grads(cls, z), e)]
+        base = [x.mean(dim=0, keepdim=True).expand_as(x) if self.a.attr_baseline == "mean" else torch.zeros_like(x) for x in e]
+        diff = [x - b for x, b in zip(e, base)]
+        linear = self.a.head != "mlp" and self.a.attr_quantity in ("centered", "logit")
+        steps = 1 if linear else self.a.attr_steps
+        total = None
+        for j in range(steps):
+            alpha = (j + 0.5) / steps
+            _, zj = net.head([b + alpha * d for b, d in zip(base, diff)])
+            cg = net.class_grads(cls, zj)
+            total = cg if total is None else [t + g for t, g in zip(total, cg)]
+        return [d * t / steps for d, t in zip(diff, total)]
+
     def step(self, audio, frames, labels):
         """Forward, backward and update on one batch; returns the logits,
         the embeddings and the per-sample video shares (None for concat)."""
@@ -146,9 +172,12 @@ class Trainer:
             cls = F.one_hot(logits.argmax(dim=1) if self.a.attr_class == "predicted" else labels, self.classes).to(logits.dtype)
             if self.a.attr_quantity == "centered":
                 cls = cls - 1.0 / self.classes
-            cg = net.class_grads(cls, z)
-            e = emb if self.a.penalty_to_encoders else [x.detach() for x in emb]
-            pooled = [torch.sqrt(((g * x) ** 2).sum(dim=1) + 1e-12) for g, x in zip(cg, e)]
+            e = emb if self.a.penalty_to_encoders == "true" else [x.detach() for x in emb]
+            attr = self.attributions(cls, e, z)
+            if self.a.attr_norm == "net":
+                pooled = [F.relu(x.sum(dim=1)) for x in attr]
+            else:
+                pooled = [torch.sqrt((x ** 2).sum(dim=1) + 1e-12) for x in attr]
             tot = pooled[0] + pooled[1] + 1e-12
             shares = [p / tot for p in pooled]
             pen = ((shares[0] - 0.5).abs() + (shares[1] - 0.5).abs()).mean()

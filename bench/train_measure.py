@@ -224,10 +224,11 @@ def write(a, sections, started):
     p("The PyTorch peer (bench/torch_peer.py) is the trainer's model configuration by configuration: "
       "small encoders (4 × conv3×3/2 + bias + ReLU, 16/32/64/embed channels, global mean), the concat "
       "head, cross-entropy, SGD momentum 0.9, weight decay 1e-4, lr 1e-3, batch 32, embedding 128; for "
-      "attr-reg the trainer's default penalty: Grad×Input of the true class's centred logit on the "
-      "embeddings, ∂q/∂e built from the head's weights, L2 pooling, the embeddings detached so the "
-      "penalty's gradient reaches only the head, λ adaptive from 1 (tolerance 0.05, rate 0.05 with "
-      "the step clipped, at most 10).\n")
+      "attr-reg the trainer's default penalty: Integrated Gradients from the batch's mean embedding of "
+      "the true class's centred logit on the embeddings (one exact midpoint on the concat head), "
+      "∂q/∂e built from the head's weights, net pooling (the signed sum clipped at 0), the penalty's "
+      "gradient reaching the encoders, λ adaptive from 1 (tolerance 0.05, rate 0.05 with the step "
+      "clipped, at most 10).\n")
     if "cli" in sections:
         p("## `avbalance train` end to end (issue 17, item 1)\n")
         p("Per optimizer step, from the difference of a long and a short run over 192 train rows "
@@ -276,18 +277,19 @@ def write(a, sections, started):
     if "penalty" in sections:
         p("## attr-reg's penalty: Integrated Gradients against Grad×Input (issue 13, item 3)\n")
         p("`train.BenchmarkStepAttrRegPenalty`, GOMAXPROCS=1: attr-reg's whole step with the penalty's "
-          "attribution Grad×Input or Integrated Gradients (zero baseline, 1, 8 and 32 midpoints), the "
-          "penalty on the head only (the default) or reaching the encoders (`--penalty-to-encoders`); "
-          "the ratio is to Grad×Input with the same encoders setting, within each repetition.\n")
-        p("| shape | load | penalty | encoders | CPU/step | **/ Grad×Input** |")
-        p("|---|---|---|---|---|---|")
+          "attribution Grad×Input or Integrated Gradients from the batch's mean embedding (the default; "
+          "exact at one midpoint on the concat head, 8 or 32 on the mlp head), the penalty reaching the "
+          "encoders (the default) or the head only (`--penalty-to-encoders=false`); the ratio is to "
+          "Grad×Input with the same head and encoders setting, within each repetition.\n")
+        p("| shape | load | head | penalty | encoders | CPU/step | **/ Grad×Input** |")
+        p("|---|---|---|---|---|---|---|")
         for r in sections["penalty"]:
             names = list(r["reps"][0])
             for name in names:
-                enc, attr = name.split("/", 1)
-                base = f"{enc}/gradinput"
+                enc, head, attr = name.split("/", 2)
+                base = f"{enc}/{head}/gradinput"
                 ratio = median([x[name] / x[base] for x in r["reps"]])
-                p(f"| {r['shape']} | {r['load'][0]:.1f} → {r['load'][1]:.1f} | {attr} | {enc.split('=')[1]} | "
+                p(f"| {r['shape']} | {r['load'][0]:.1f} → {r['load'][1]:.1f} | {head} | {attr} | {enc.split('=')[1]} | "
                   f"{median([x[name] for x in r['reps']]):.4f} s | **{ratio:.2f}×** |")
         p("")
     if "rss" in sections:

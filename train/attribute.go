@@ -65,17 +65,17 @@ func (b Baseline) String() string { return string(b) }
 func (b *Baseline) Set(s string) (err error) { *b, err = ParseBaseline(s); return err }
 
 // AttributeConfig describes an attribution report of a trained run. Zero
-// values are the defaults; the share definition (Quantity, Norm, Class)
-// defaults to the run's own (its config.json), so a report reads the shares
-// the run was trained and selected on.
+// values are the defaults; the share definition (Method, Baseline, Steps,
+// Quantity, Norm, Class) defaults to the run's own (its config.json), so a
+// report reads the shares the run was trained and selected on.
 type AttributeConfig struct {
 	RunDir   string                // run directory (config.json, best.bin)
 	Shards   string                // extraction folder
 	Split    string                // split to attribute, e.g. "test"
 	Out      string                // report folder (shares.csv, summary.json)
-	Method   AttrMethod            // default gradinput
-	Steps    int                   // IG steps (default 32)
-	Baseline Baseline              // IG baseline, default zero
+	Method   AttrMethod            // how to attribute; "": the run's
+	Steps    int                   // IG steps; 0: the run's for its method, else 32
+	Baseline Baseline              // IG baseline; "": the run's
 	Quantity *attribution.Quantity // what is attributed; nil: the run's
 	Norm     *attribution.Norm     // how attributions are pooled; nil: the run's
 	Class    AttrClass             // the class attributed; "": the run's
@@ -95,20 +95,15 @@ func Attribute(ctx context.Context, ac AttributeConfig) (*attribution.Summary, e
 
 // AttributeExamples is Attribute over any Examples.
 func AttributeExamples(ctx context.Context, ac AttributeConfig, src Examples) (*attribution.Summary, error) {
-	if ac.Method == "" {
-		ac.Method = AttrGradInput
+	if ac.Method != "" {
+		if _, err := ParseAttrMethod(string(ac.Method)); err != nil {
+			return nil, fmt.Errorf("train: attribute: %w", err)
+		}
 	}
-	if _, err := ParseAttrMethod(string(ac.Method)); err != nil {
-		return nil, fmt.Errorf("train: attribute: %w", err)
-	}
-	if ac.Steps == 0 {
-		ac.Steps = 32
-	}
-	if ac.Baseline == "" {
-		ac.Baseline = BaselineZero
-	}
-	if _, err := ParseBaseline(string(ac.Baseline)); err != nil {
-		return nil, fmt.Errorf("train: attribute: %w", err)
+	if ac.Baseline != "" {
+		if _, err := ParseBaseline(string(ac.Baseline)); err != nil {
+			return nil, fmt.Errorf("train: attribute: %w", err)
+		}
 	}
 	if ac.Class != "" {
 		if _, err := ParseAttrClass(string(ac.Class)); err != nil {
@@ -128,6 +123,18 @@ func AttributeExamples(ctx context.Context, ac AttributeConfig, src Examples) (*
 	}
 	if ac.Class == "" {
 		ac.Class = t.cfg.AttrClass
+	}
+	if ac.Method == "" {
+		ac.Method = t.cfg.AttrMethod
+	}
+	if ac.Baseline == "" {
+		ac.Baseline = t.cfg.AttrBaseline
+	}
+	if ac.Steps == 0 {
+		ac.Steps = 32
+		if ac.Method == AttrIG && t.cfg.AttrMethod == AttrIG {
+			ac.Steps = t.cfg.AttrSteps
+		}
 	}
 	if !t.m.spec.fusion() {
 		return nil, fmt.Errorf("train: attribute: run %s is unimodal (%s); attribute a fusion run", ac.RunDir, t.m.spec.mode)

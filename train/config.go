@@ -169,15 +169,25 @@ type Config struct {
 	WeightDecay float64     `json:"weight_decay"`
 	Seed        ingest.Seed `json:"seed"`
 
-	// How modality shares are measured, in every fusion run's metrics and
-	// in attr-reg's penalty: Grad×Input on the embeddings of AttrQuantity
-	// (the raw logit, the log-probability, the centred logit or the margin)
-	// of the AttrClass class, pooled with AttrNorm; Penalty in the metrics
-	// is Σ_m |s_m − r_m| for the shares r = Target.
+	// How modality shares are measured, in every fusion run's metrics, in
+	// attr-reg's penalty and by default in attribute: the attributions of
+	// AttrQuantity (the raw logit, the log-probability, the centred logit
+	// or the margin) of the AttrClass class on the embeddings, by
+	// AttrMethod (Grad×Input, or Integrated Gradients from AttrBaseline
+	// over AttrSteps midpoints), pooled with AttrNorm; Penalty in the
+	// metrics is Σ_m |s_m − r_m| for the shares r = Target.
 	Target       Target               `json:"target"`
 	AttrClass    AttrClass            `json:"attr_class"`
 	AttrQuantity attribution.Quantity `json:"attr_quantity"`
 	AttrNorm     attribution.Norm     `json:"attr_norm"`
+	AttrMethod   AttrMethod           `json:"attr_method"`
+	// AttrBaseline is IG's reference embedding: zero, or mean, the mean
+	// embedding of the clips attributed together (the batch in training,
+	// the split in evaluation and attribute). For the concat and sum heads
+	// IG from the mean is exact at any step count and equals each
+	// modality's effect on the quantity of replacing it by that mean.
+	AttrBaseline Baseline `json:"attr_baseline"`
+	AttrSteps    int      `json:"attr_steps"`
 
 	// Method holds the mode's own hyperparameters, the MethodConfig its
 	// MethodInfo makes; nil means the mode's defaults. In config.json its
@@ -199,12 +209,14 @@ type Config struct {
 // DefaultConfig returns the defaults: concat mode, small model, concat head,
 // embedding 128, 10 epochs, batch 32, SGD lr 1e-3 momentum 0.9 weight decay
 // 1e-4 (OGM-GE's recipe), balanced targets, shares of the true class's centred
-// logit pooled with L2 (bench/RESULTS-attr-reg.md: why).
+// logit by Integrated Gradients from the mean embedding, pooled as the net
+// contribution (bench/RESULTS-attr-reg.md: why).
 func DefaultConfig() Config {
 	return Config{
 		Mode: ModeConcat, Model: ModelSmall, Head: HeadConcat, Embed: 128,
 		Epochs: 10, Batch: 32, LR: 1e-3, Optimizer: OptSGD, Momentum: 0.9, WeightDecay: 1e-4,
-		Seed: 1, Target: Target{0.5, 0.5}, AttrClass: ClassTrue, AttrQuantity: attribution.Centered, AttrNorm: attribution.L2, Workers: 2,
+		Seed: 1, Target: Target{0.5, 0.5}, AttrClass: ClassTrue, AttrQuantity: attribution.Centered, AttrNorm: attribution.Net,
+		AttrMethod: AttrIG, AttrBaseline: BaselineMean, AttrSteps: 8, Workers: 2,
 	}
 }
 
@@ -309,6 +321,16 @@ func (c *Config) Validate() error {
 	if _, err := ParseAttrClass(string(c.AttrClass)); err != nil {
 		bad("%v", err)
 	}
+	switch {
+	case c.AttrMethod != AttrGradInput && c.AttrMethod != AttrIG:
+		bad("attr method %q: use gradinput or ig (ig-input is attribute's only)", c.AttrMethod)
+	case c.AttrBaseline != BaselineZero && c.AttrBaseline != BaselineMean:
+		bad("attr baseline %q: use zero or mean", c.AttrBaseline)
+	case c.AttrMethod == AttrGradInput && c.AttrBaseline != BaselineZero:
+		bad("attr baseline %s: Grad×Input has no baseline; use --attr-method ig with --attr-baseline %s", c.AttrBaseline, c.AttrBaseline)
+	case c.AttrMethod == AttrIG && c.AttrSteps < 1:
+		bad("attr steps %d: Integrated Gradients needs at least 1 step", c.AttrSteps)
+	}
 	if c.Workers < 1 {
 		bad("workers %d: use at least 1 loader worker", c.Workers)
 	}
@@ -389,8 +411,10 @@ func saveConfig(dir string, c Config) error {
 // LoadConfig reads RUNDIR/config.json.
 func LoadConfig(runDir string) (Config, error) {
 	c := DefaultConfig()
-	// Runs written before attr_quantity existed attributed the raw logit.
+	// Runs written before attr_quantity existed attributed the raw logit,
+	// and before attr_method with Grad×Input.
 	c.AttrQuantity = attribution.Logit
+	c.AttrMethod, c.AttrBaseline = AttrGradInput, BaselineZero
 	b, err := os.ReadFile(filepath.Join(runDir, ConfigFile))
 	if err != nil {
 		return c, fmt.Errorf("run %s: %w", runDir, err)

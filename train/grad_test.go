@@ -68,13 +68,15 @@ func gcMethod(c gradCase) Method {
 	s := gcSpec(c)
 	cfg := *defaultAttrReg()
 	cfg.LambdaMode, cfg.PenaltyToEncoders = LambdaFixed, c.toEncoders
+	m := &attrReg{cfg: cfg, target: s.target, predicted: s.predicted, quantity: s.quantity, norm: s.norm,
+		method: AttrGradInput, baseline: BaselineZero, lambda: 1}
 	if c.igSteps > 0 {
-		cfg.PenaltyAttribution, cfg.IGSteps = AttrIG, c.igSteps
+		m.method, m.igSteps = AttrIG, c.igSteps
 		if c.igMean {
-			cfg.IGBaseline = BaselineMean
+			m.baseline = BaselineMean
 		}
 	}
-	return &attrReg{cfg: cfg, target: s.target, predicted: s.predicted, quantity: s.quantity, norm: s.norm, lambda: 1}
+	return m
 }
 
 // gcInputs are deterministic inputs shared with penalty_reference.py.

@@ -53,7 +53,7 @@ func (t *trainer) eachBatch(ctx context.Context, rows []int, f func(*batch) erro
 
 // trainPass runs the optimizer over the shuffled train split.
 func (t *trainer) trainPass(ctx context.Context, epoch int) (Metrics, error) {
-	acc := &accum{s: &t.m.spec, sumOn: true}
+	acc := &accum{s: &t.m.spec, sumOn: true, batchBaseline: true}
 	s := &Step{Epoch: epoch, Params: t.tn.paramInfo(), n: t.tn}
 	steps := 0
 	err := t.eachBatch(ctx, shuffled(t.splits[ingest.SplitTrain], t.cfg.Seed, epoch), func(b *batch) error {

@@ -36,8 +36,7 @@ func (l *LambdaMode) Set(s string) (err error) {
 }
 
 // AttrRegConfig are attribution regularization's hyperparameters; the
-// shares it pulls are the run's (Config.Target, AttrQuantity, AttrClass,
-// AttrNorm).
+// shares it pulls are the run's (Config.Target and the Attr* fields).
 type AttrRegConfig struct {
 	Lambda     float64    `json:"lambda"`      // weight λ of the share penalty (the start value when adaptive)
 	LambdaMode LambdaMode `json:"lambda_mode"` // adaptive or fixed
@@ -49,15 +48,9 @@ type AttrRegConfig struct {
 	// smoothed share error e.
 	LambdaRate float64 `json:"lambda_rate"`
 	LambdaMax  float64 `json:"lambda_max"` // bound of the adaptive λ (and 1e-3 below)
-	// PenaltyToEncoders lets the penalty's gradient reach the encoders;
-	// by default it reaches only the fusion head.
+	// PenaltyToEncoders lets the penalty's gradient reach the encoders (the
+	// default); without it the penalty reaches only the fusion head.
 	PenaltyToEncoders bool `json:"penalty_to_encoders"`
-	// PenaltyAttribution is how the penalty attributes: gradinput, or ig
-	// (Integrated Gradients on the embeddings, IGSteps midpoints from
-	// IGBaseline).
-	PenaltyAttribution AttrMethod `json:"penalty_attribution"`
-	IGSteps            int        `json:"penalty_ig_steps"`
-	IGBaseline         Baseline   `json:"penalty_ig_baseline"` // zero, or mean: the batch's mean embedding (differentiated as part of the loss)
 }
 
 // Flags implements MethodConfig.
@@ -68,10 +61,7 @@ func (c *AttrRegConfig) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's largest step per training step (log λ += rate·clip((error − tolerance)/tolerance, ±1))")
 	fs.Float64Var(&c.LambdaMax, "lambda-max", c.LambdaMax, "attr-reg: upper bound of the adaptive λ")
 	fs.BoolVar(&c.PenaltyToEncoders, "penalty-to-encoders", c.PenaltyToEncoders,
-		"attr-reg: let the penalty's gradient reach the encoders (else only the fusion head)")
-	fs.Var(&c.PenaltyAttribution, "penalty-attribution", "attr-reg: the penalty's attribution `method`: gradinput (Grad×Input) or ig (Integrated Gradients on the embeddings)")
-	fs.IntVar(&c.IGSteps, "penalty-ig-steps", c.IGSteps, "attr-reg: Integrated Gradients steps of the penalty")
-	fs.Var(&c.IGBaseline, "penalty-ig-baseline", "attr-reg: Integrated Gradients `baseline` of the penalty: zero or mean (the batch's mean embedding)")
+		"attr-reg: let the penalty's gradient reach the encoders (=false: only the fusion head)")
 }
 
 // Validate implements MethodConfig.
@@ -89,20 +79,13 @@ func (c *AttrRegConfig) Validate() error {
 		return fmt.Errorf("lambda rate %g: use a positive step, e.g. 0.05", c.LambdaRate)
 	case !(c.LambdaMax >= c.Lambda):
 		return fmt.Errorf("lambda max %g: use a bound ≥ --lambda %g", c.LambdaMax, c.Lambda)
-	case c.PenaltyAttribution != AttrGradInput && c.PenaltyAttribution != AttrIG:
-		return fmt.Errorf("penalty attribution %q: use gradinput or ig", c.PenaltyAttribution)
-	case c.PenaltyAttribution == AttrIG && c.IGSteps < 1:
-		return fmt.Errorf("penalty ig steps %d: use at least 1", c.IGSteps)
-	case c.IGBaseline != BaselineZero && c.IGBaseline != BaselineMean:
-		return fmt.Errorf("penalty ig baseline %q: use zero or mean", c.IGBaseline)
 	}
 	return nil
 }
 
 // defaultAttrReg are attr-reg's defaults.
 func defaultAttrReg() *AttrRegConfig {
-	return &AttrRegConfig{Lambda: 1, LambdaMode: LambdaAdaptive, Tolerance: 0.05, LambdaRate: 0.05, LambdaMax: 10,
-		PenaltyAttribution: AttrGradInput, IGSteps: 8, IGBaseline: BaselineZero}
+	return &AttrRegConfig{Lambda: 1, LambdaMode: LambdaAdaptive, Tolerance: 0.05, LambdaRate: 0.05, LambdaMax: 10, PenaltyToEncoders: true}
 }
 
 func init() {
@@ -112,16 +95,20 @@ func init() {
 		New: func(cfg *Config) (Method, error) {
 			c := *cfg.Method.(*AttrRegConfig)
 			return &attrReg{cfg: c, target: cfg.Target, predicted: cfg.AttrClass == ClassPredicted,
-				quantity: cfg.AttrQuantity, norm: cfg.AttrNorm, lambda: c.Lambda}, nil
+				quantity: cfg.AttrQuantity, norm: cfg.AttrNorm, method: cfg.AttrMethod, baseline: cfg.AttrBaseline,
+				igSteps: (&spec{uses: Both, head: cfg.Head, quantity: cfg.AttrQuantity, steps: cfg.AttrSteps}).igSteps(),
+				lambda:  c.Lambda}, nil
 		}})
 }
 
 // attrReg adds λ·R to the cross-entropy, R = Σ_m |s_m − r_m| averaged over
 // the batch, where s_m = a_m / Σ_k a_k are the shares of the pooled
 // attributions a_m = pool(A_m) of the attributed quantity q (Config's
-// AttrQuantity of the AttrClass class) and r the target. A_m is Grad×Input
-// ∂q/∂e_m ⊙ e_m or Integrated Gradients (e_m − b_m) ⊙ mean_j ∂q/∂e_m(b +
-// α_j(e − b)) over IGSteps midpoints α_j. ∂q/∂e_m is built as graph ops of
+// AttrQuantity of the AttrClass class) and r the target. A_m is, by
+// Config.AttrMethod, Grad×Input ∂q/∂e_m ⊙ e_m or Integrated Gradients
+// (e_m − b_m) ⊙ mean_j ∂q/∂e_m(b + α_j(e − b)) over AttrSteps midpoints α_j
+// from AttrBaseline b (zero, or the batch's mean embedding, differentiated
+// as a function of the batch). ∂q/∂e_m is built as graph ops of
 // the head (Graph.ClassGrads, Graph.HeadAt at every path point), so one
 // first-order gradient covers the cross-entropy and the penalty, and the
 // penalty's gradient is exact (checked against finite differences and
@@ -142,6 +129,9 @@ type attrReg struct {
 	predicted bool
 	quantity  attribution.Quantity
 	norm      attribution.Norm
+	method    AttrMethod
+	baseline  Baseline
+	igSteps   int
 
 	lambda   float64 // current λ
 	errEMA   float64 // smoothed share error
@@ -170,7 +160,7 @@ func (m *attrReg) Loss(g *Graph) (*G.Node, error) {
 		}
 	}
 	attr := m.gradInput(g, e, cls)
-	if m.cfg.PenaltyAttribution == AttrIG {
+	if m.method == AttrIG {
 		attr = m.integratedGradients(g, e, cls)
 	}
 	var a [2]*G.Node
@@ -214,7 +204,7 @@ func (m *attrReg) gradInput(g *Graph, e [2]*G.Node, cls *G.Node) [2]*G.Node {
 func (m *attrReg) integratedGradients(g *Graph, e [2]*G.Node, cls *G.Node) [2]*G.Node {
 	var base, diff [2]*G.Node
 	for mm := range e {
-		if m.cfg.IGBaseline == BaselineMean {
+		if m.baseline == BaselineMean {
 			// The batch's mean embedding (real rows only) repeated over the
 			// batch; a function of the batch, differentiated as such.
 			rows := must(G.Reshape(g.Weight, []int{1, g.Batch()}))
@@ -226,7 +216,7 @@ func (m *attrReg) integratedGradients(g *Graph, e [2]*G.Node, cls *G.Node) [2]*G
 			diff[mm] = e[mm]
 		}
 	}
-	steps := m.cfg.IGSteps
+	steps := m.igSteps
 	var sum [2]*G.Node
 	for j := 0; j < steps; j++ {
 		alpha := g.Scalar((float64(j) + 0.5) / float64(steps))

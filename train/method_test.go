@@ -3,10 +3,13 @@ package train
 import (
 	"encoding/json"
 	"flag"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/avbalance/avbalance/attribution"
 )
 
 // TestMethodRegistry checks every registered method: its hyperparameters'
@@ -133,5 +136,70 @@ func TestLinearProbeSeparable(t *testing.T) {
 	acc, err = fitLinearProbe(make3(150, false), make3(300, false), 3)
 	if err != nil || acc > 0.45 {
 		t.Errorf("uninformative: accuracy %.3f (chance 1/3), %v", acc, err)
+	}
+}
+
+// TestShareDefinitionValidation: a share definition that cannot be computed
+// is refused with what to change.
+func TestShareDefinitionValidation(t *testing.T) {
+	for _, c := range []struct {
+		set  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.AttrMethod, c.AttrBaseline = AttrGradInput, BaselineMean }, "use --attr-method ig with --attr-baseline mean"},
+		{func(c *Config) { c.AttrSteps = 0 }, "at least 1 step"},
+		{func(c *Config) { c.AttrMethod = AttrIGInput }, "ig-input is attribute's only"},
+	} {
+		cfg, err := NewConfig(ModeAttrReg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Shards, cfg.Out = "shards", "out"
+		c.set(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error with %q", err, c.want)
+		}
+	}
+}
+
+// TestTrainSharesUseBatchMean: with the mean baseline, a training pass's
+// shares are taken from each batch's mean embedding (as attr-reg's penalty
+// takes them) and an evaluation pass's from the pass's mean.
+func TestTrainSharesUseBatchMean(t *testing.T) {
+	s := &spec{uses: Both, head: HeadConcat, classes: 2, quantity: attribution.Centered, norm: attribution.Net,
+		method: AttrIG, baseline: BaselineMean, steps: 8, target: Target{0.5, 0.5}}
+	h := &attribution.Linear{W: [2][][]float64{{{1, -1}}, {{2, -2}}}, B: []float64{0, 0}}
+	// Two batches of two rows; audio and video embeddings 1-wide.
+	batches := [][2][]float64{{{1, 3}, {0, 2}}, {{5, 7}, {4, 4}}}
+	labels := []int{0, 0}
+	logits := func(e [2][]float64) []float64 {
+		var out []float64
+		for i := range labels {
+			out = append(out, h.Logits(nil, [2][]float64{e[0][i : i+1], e[1][i : i+1]})...)
+		}
+		return out
+	}
+	train, eval := &accum{s: s, batchBaseline: true}, &accum{s: s}
+	for _, e := range batches {
+		train.add(h, logits(e), e, labels, 2)
+		eval.add(h, logits(e), e, labels, 2)
+	}
+	// The centred logit of class 0 is e_a + 2·e_v; its net attribution from
+	// a baseline b is (e_a − b_a) and 2(e_v − b_v), clipped at 0 (both 0:
+	// equal shares).
+	share := func(a, v, ba, bv float64) float64 {
+		x, y := max(a-ba, 0), max(2*(v-bv), 0)
+		if x+y == 0 {
+			return 0.5
+		}
+		return y / (x + y)
+	}
+	wantTrain := (share(1, 0, 2, 1) + share(3, 2, 2, 1) + share(5, 4, 6, 4) + share(7, 4, 6, 4)) / 4
+	wantEval := (share(1, 0, 4, 2.5) + share(3, 2, 4, 2.5) + share(5, 4, 4, 2.5) + share(7, 4, 4, 2.5)) / 4
+	if got := train.metrics(0, "train", 0).VideoShare; math.Abs(got-wantTrain) > 1e-12 {
+		t.Errorf("train pass video share %g, want %g (batch means)", got, wantTrain)
+	}
+	if got := eval.metrics(0, "val", 0).VideoShare; math.Abs(got-wantEval) > 1e-12 {
+		t.Errorf("eval pass video share %g, want %g (the pass's mean)", got, wantEval)
 	}
 }

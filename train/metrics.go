@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/avbalance/avbalance/attribution"
@@ -10,8 +11,9 @@ import (
 
 // Metrics are one split's results after an epoch (or an evaluation).
 //
-// Shares are Grad×Input shares on the embeddings (quantity, class and norm
-// as configured; unimodal runs report 1 for their modality). ProbeAudio and
+// Shares are the run's shares on the embeddings (quantity, class, method,
+// baseline and norm as configured; unimodal runs report 1 for their
+// modality). ProbeAudio and
 // ProbeVideo are the accuracies of the head with the other modality's
 // embedding set to zero; for unimodal runs they equal Accuracy for the used
 // modality and 0 for the other. RealUse (val and test lines, eval) says how
@@ -82,6 +84,19 @@ type accum struct {
 	// sum, when collecting (sumOn), adds up the embeddings of the pass.
 	sumOn bool
 	sum   [2][]float64
+	// batchBaseline makes a mean IG baseline (spec.baseline) each batch's
+	// mean embedding, as in attr-reg's penalty (a training pass, whose
+	// weights change from batch to batch); otherwise it is the pass's mean,
+	// and the shares wait in pending until metrics.
+	batchBaseline bool
+	pending       []pendingShare
+	pendingHead   attribution.Head
+}
+
+// pendingShare is a sample whose shares need the pass's mean embedding.
+type pendingShare struct {
+	e   [2][]float64
+	cls int
 }
 
 // add records the first n rows of a batch given its logits and embeddings
@@ -89,7 +104,11 @@ type accum struct {
 func (a *accum) add(h attribution.Head, logits []float64, emb [2][]float64, labels []int, n int) {
 	s := a.s
 	k := s.classes
-	var e [2][]float64
+	var e, base [2][]float64
+	mean := s.fusion() && s.baseline == BaselineMean
+	if mean && a.batchBaseline {
+		base = batchMean(emb, len(labels), n)
+	}
 	buf := make([]float64, k)
 	for i := 0; i < n; i++ {
 		y := labels[i]
@@ -130,11 +149,72 @@ func (a *accum) add(h attribution.Head, logits []float64, emb [2][]float64, labe
 		if s.predicted {
 			c = pred
 		}
-		sh := attribution.Shares(attribution.Pool(attribution.GradInputOf(h, e, s.quantity, c), s.norm))
-		a.pen += attribution.Penalty(sh, s.target)
-		a.shares[0] = append(a.shares[0], sh[0])
-		a.shares[1] = append(a.shares[1], sh[1])
+		if mean && !a.batchBaseline {
+			a.pendingHead = h
+			a.pending = append(a.pending, pendingShare{[2][]float64{slices.Clone(e[0]), slices.Clone(e[1])}, c})
+			continue
+		}
+		a.addShares(h, e, base, c)
 	}
+}
+
+// addShares records the shares of sample e for class c, attributed from
+// base (nil: zero) under the run's share definition.
+func (a *accum) addShares(h attribution.Head, e, base [2][]float64, c int) {
+	s := a.s
+	var attr [2][]float64
+	if s.method == AttrIG {
+		for m := range base {
+			if base[m] == nil {
+				base[m] = make([]float64, len(e[m]))
+			}
+		}
+		var err error
+		if attr, err = attribution.HeadIG(h, e, base, s.quantity, c, s.igSteps()); err != nil {
+			panic(err) // Config.Validate asks for at least one step
+		}
+	} else {
+		attr = attribution.GradInputOf(h, e, s.quantity, c)
+	}
+	sh := attribution.Shares(attribution.Pool(attr, s.norm))
+	a.pen += attribution.Penalty(sh, s.target)
+	a.shares[0] = append(a.shares[0], sh[0])
+	a.shares[1] = append(a.shares[1], sh[1])
+}
+
+// addPending records the shares of the pending samples from their mean.
+func (a *accum) addPending() {
+	if len(a.pending) == 0 {
+		return
+	}
+	var base [2][]float64
+	for m := range base {
+		base[m] = make([]float64, len(a.pending[0].e[m]))
+		for _, p := range a.pending {
+			for i, v := range p.e[m] {
+				base[m][i] += v / float64(len(a.pending))
+			}
+		}
+	}
+	for _, p := range a.pending {
+		a.addShares(a.pendingHead, p.e, base, p.cls)
+	}
+	a.pending = nil
+}
+
+// batchMean is the mean over the first n rows of each embedding [B,E].
+func batchMean(emb [2][]float64, rows, n int) [2][]float64 {
+	var out [2][]float64
+	for m, x := range emb {
+		d := len(x) / rows
+		out[m] = make([]float64, d)
+		for i := 0; i < n; i++ {
+			for j, v := range x[i*d : (i+1)*d] {
+				out[m][j] += v / float64(n)
+			}
+		}
+	}
+	return out
 }
 
 // collect adds one sample's embeddings to the pass's sums.
@@ -185,6 +265,7 @@ func (a *accum) ablate(h attribution.Head, e [2][]float64, y int, buf []float64)
 }
 
 func (a *accum) metrics(epoch int, split string, seconds float64) Metrics {
+	a.addPending()
 	n := len(a.labels)
 	m := Metrics{Epoch: epoch, Split: split, Clips: n, Seconds: seconds}
 	if n == 0 {

@@ -27,11 +27,26 @@ type spec struct {
 	predicted bool
 	quantity  attribution.Quantity
 	norm      attribution.Norm
+	method    AttrMethod
+	baseline  Baseline
+	steps     int
 }
 
 func (s *spec) useAudio() bool { return s.uses.Audio() }
 func (s *spec) useVideo() bool { return s.uses.Video() }
 func (s *spec) fusion() bool   { return s.uses == Both }
+
+// igSteps is the number of Integrated Gradients steps the shares need: one
+// when the attributed quantity is linear in the embeddings (the raw or
+// centred logit of the concat or sum head), where the gradient is the same
+// at every path point and one step is exact; else the configured steps.
+func (s *spec) igSteps() int {
+	linear := s.head == HeadConcat || s.head == HeadSum || !s.fusion()
+	if linear && (s.quantity == attribution.Logit || s.quantity == attribution.Centered) {
+		return 1
+	}
+	return s.steps
+}
 
 // embedDim is the embedding size of modality m.
 func (s *spec) embedDim(int) int {
@@ -44,7 +59,8 @@ func (s *spec) embedDim(int) int {
 func specFromConfig(c *Config, uses Modalities, classes int, audioShape, frameShape []int) spec {
 	return spec{mode: c.Mode, uses: uses, arch: c.Model, head: c.Head, embed: c.Embed, classes: classes,
 		audioShape: audioShape, frameShape: frameShape, dt: tensor.Float32,
-		target: c.Target, predicted: c.AttrClass == ClassPredicted, quantity: c.AttrQuantity, norm: c.AttrNorm}
+		target: c.Target, predicted: c.AttrClass == ClassPredicted, quantity: c.AttrQuantity, norm: c.AttrNorm,
+		method: c.AttrMethod, baseline: c.AttrBaseline, steps: c.AttrSteps}
 }
 
 // param is one trainable tensor; its value is shared by every graph built

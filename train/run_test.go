@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -162,7 +163,8 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 func TestAttributeReport(t *testing.T) {
 	src := synthExamples(40, 3)
 	dir := t.TempDir()
-	if _, err := RunExamples(context.Background(), tinyConfig(dir, ModeConcat), src); err != nil {
+	res, err := RunExamples(context.Background(), tinyConfig(dir, ModeConcat), src)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, method := range []AttrMethod{AttrGradInput, AttrIG} {
@@ -180,14 +182,22 @@ func TestAttributeReport(t *testing.T) {
 			}
 		}
 	}
-	// The share definition defaults to the run's (centred logit, L2, true
-	// class); an explicit one overrides it.
+	// The share definition defaults to the run's (IG from the mean
+	// embedding of the centred logit, net pooling, true class), so the
+	// report reads the test shares of result.json; an explicit one
+	// overrides it.
 	run, err := AttributeExamples(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr-run")}, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q, c := run.Extra.(map[string]any)["quantity"], run.Extra.(map[string]any)["class"]; q != attribution.Centered || c != ClassTrue || run.Norm != attribution.L2.String() {
-		t.Errorf("default share definition: quantity %v, class %v, norm %v; want the run's centered, true, l2", q, c, run.Norm)
+	x := run.Extra.(map[string]any)
+	if x["quantity"] != attribution.Centered || x["class"] != ClassTrue || run.Norm != attribution.Net.String() ||
+		run.Method != string(AttrIG) || x["baseline"] != BaselineMean {
+		t.Errorf("default share definition: method %v, baseline %v, quantity %v, class %v, norm %v; want the run's ig, mean, centered, true, net",
+			run.Method, x["baseline"], x["quantity"], x["class"], run.Norm)
+	}
+	if math.Abs(run.MeanVideo-res.Test.VideoShare) > 1e-9 {
+		t.Errorf("default report's video share %g, the run's test share %g", run.MeanVideo, res.Test.VideoShare)
 	}
 	logit, l1 := attribution.Logit, attribution.L1
 	raw, err := AttributeExamples(context.Background(), AttributeConfig{RunDir: dir, Split: "test", Out: filepath.Join(dir, "attr-raw"),

@@ -61,49 +61,74 @@ type variant struct {
 	base   func(*train.Config)
 }
 
+// attr is an attr-reg variant; its penalty reaches only the head unless
+// params say otherwise (the name says "enc" when it reaches the encoders).
 func attr(name string, params map[string]string, base func(*train.Config)) variant {
-	return variant{name, train.ModeAttrReg, params, base}
+	p := map[string]string{"penalty-to-encoders": "false"}
+	for k, v := range params {
+		p[k] = v
+	}
+	return variant{name, train.ModeAttrReg, p, base}
 }
 
-// shares sets what the shares attribute and how they pool.
+// shares sets what the shares attribute and how they pool, with Grad×Input.
 func shares(quantity, norm string) func(*train.Config) {
 	return func(c *train.Config) {
 		must(c.AttrQuantity.Set(quantity))
 		must(c.AttrNorm.Set(norm))
+		c.AttrMethod, c.AttrBaseline = train.AttrGradInput, train.BaselineZero
 	}
 }
 
+// sharesIG is shares with Integrated Gradients from baseline.
+func sharesIG(quantity, norm string, baseline train.Baseline) func(*train.Config) {
+	return func(c *train.Config) {
+		shares(quantity, norm)(c)
+		c.AttrMethod, c.AttrBaseline = train.AttrIG, baseline
+	}
+}
+
+var enc = map[string]string{"penalty-to-encoders": "true"}
+
 // variants are the matrix's rows; screen are the further ones of the
-// screening (one seed, target 0.5), run with -variants.
+// screening, run with -variants.
 var variants = []variant{
 	{"concat", train.ModeConcat, nil, nil},
 	attr("logit-l2 λ1 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "1"}, shares("logit", "l2")),
 	attr("logit-l2 adaptive", nil, shares("logit", "l2")),
 	attr("centered-l2 adaptive", nil, shares("centered", "l2")),
-	attr("margin-l2 adaptive", nil, shares("margin", "l2")),
 	attr("margin-net adaptive", nil, shares("margin", "net")),
-	attr("centered-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "l2")),
-	attr("centered-l2 adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "l2")),
-	attr("centered-net adaptive ig-mean enc λmax3", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
-		"penalty-to-encoders": "true", "lambda-max": "3"}, shares("centered", "net")),
+	attr("centered-l2 adaptive enc", enc, shares("centered", "l2")),
+	attr("centered-l2 adaptive ig-mean", nil, sharesIG("centered", "l2", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean", nil, sharesIG("centered", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean enc (defaults)", enc, sharesIG("centered", "net", train.BaselineMean)),
 }
 
 var screen = []variant{
 	attr("logit-l2 λ5 fixed", map[string]string{"lambda-mode": "fixed", "lambda": "5"}, shares("logit", "l2")),
 	attr("logprob-l2 adaptive", nil, shares("logprob", "l2")),
+	attr("margin-l2 adaptive", nil, shares("margin", "l2")),
 	attr("centered-net adaptive", nil, shares("centered", "net")),
-	attr("logprob-netabs adaptive", nil, shares("logprob", "net-abs")),
-	attr("centered-net adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("centered", "net")),
-	attr("logit-l2 adaptive enc", map[string]string{"penalty-to-encoders": "true"}, shares("logit", "l2")),
-	attr("centered-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("centered", "net")),
-	attr("margin-net adaptive ig-mean", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean"}, shares("margin", "net")),
-	attr("margin-net adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-to-encoders": "true"}, shares("margin", "net")),
-	attr("centered-net adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-to-encoders": "true"}, shares("centered", "net")),
-	attr("centered-l2 adaptive ig-mean enc", map[string]string{"penalty-attribution": "ig", "penalty-ig-baseline": "mean", "penalty-ig-steps": "1",
-		"penalty-to-encoders": "true"}, shares("centered", "l2")),
+	attr("centered-net adaptive enc", enc, shares("centered", "net")),
+	attr("logit-l2 adaptive enc", enc, shares("logit", "l2")),
+	attr("centered-l2 adaptive ig-mean enc", enc, sharesIG("centered", "l2", train.BaselineMean)),
+	attr("margin-net adaptive ig-mean enc", enc, sharesIG("margin", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-zero enc", enc, sharesIG("centered", "net", train.BaselineZero)),
+	attr("centered-net adaptive ig-mean enc λmax3", map[string]string{"penalty-to-encoders": "true", "lambda-max": "3"},
+		sharesIG("centered", "net", train.BaselineMean)),
 }
 
-var targets = []train.Target{{0.5, 0.5}, {0.3, 0.7}}
+// targets are the under-used modality's target shares (the other has the
+// rest).
+var targets = []float64{0.5, 0.7}
+
+// targetFor is the target that gives the set's under-used modality share w.
+func (s set) targetFor(w float64) train.Target {
+	if s.weak == 0 {
+		return train.Target{w, 1 - w}
+	}
+	return train.Target{1 - w, w}
+}
 
 func main() {
 	out := flag.String("out", "/tmp/attrmatrix", "work folder (sets, shards, runs); finished runs are reused")
@@ -112,7 +137,7 @@ func main() {
 	parallel := flag.Int("parallel", 2, "trainings at once")
 	only := flag.String("variants", "", "comma-separated variant names to run (default: all)")
 	setNames := flag.String("sets", "", "comma-separated set names (default: all)")
-	targetList := flag.String("targets", "", "comma-separated target video shares, e.g. 0.5,0.7 (default: 0.5,0.7)")
+	targetList := flag.String("targets", "", "comma-separated target shares of each set's under-used modality, e.g. 0.5,0.7 (default: 0.5,0.7)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -129,7 +154,7 @@ func main() {
 			if _, err := fmt.Sscan(f, &v); err != nil {
 				log.Fatalf("target %q: %v", f, err)
 			}
-			ts = append(ts, train.Target{1 - v, v})
+			ts = append(ts, v)
 		}
 	}
 	m := &matrix{out: *out, sem: make(chan struct{}, *parallel), res: map[key]*train.Result{}}
@@ -216,7 +241,7 @@ type matrix struct {
 
 // runSet generates and extracts one set and seed, then trains the
 // references and every variant at every target on it.
-func (m *matrix) runSet(ctx context.Context, s set, seed ingest.Seed, vs []variant, ts []train.Target) error {
+func (m *matrix) runSet(ctx context.Context, s set, seed ingest.Seed, vs []variant, ts []float64) error {
 	dir := filepath.Join(m.out, fmt.Sprintf("%s-seed%d", s.name, seed))
 	shards := filepath.Join(dir, "shards")
 	dc := demo.DefaultConfig()
@@ -267,7 +292,7 @@ func (m *matrix) runSet(ctx context.Context, s set, seed ingest.Seed, vs []varia
 				return err
 			}
 			base(&c, dc, seed)
-			c.Target = t
+			c.Target = s.targetFor(t)
 			if v.base != nil {
 				v.base(&c)
 			}
@@ -276,8 +301,8 @@ func (m *matrix) runSet(ctx context.Context, s set, seed ingest.Seed, vs []varia
 					return err
 				}
 			}
-			c.Out = filepath.Join(dir, "runs", fmt.Sprintf("%s-t%.2f", strings.ReplaceAll(v.name, " ", "_"), t[1]))
-			jobs = append(jobs, job{key{s.name, seed, v.name, t[1]}, c})
+			c.Out = filepath.Join(dir, "runs", fmt.Sprintf("%s-t%.2f", strings.ReplaceAll(v.name, " ", "_"), t))
+			jobs = append(jobs, job{key{s.name, seed, v.name, t}, c})
 		}
 	}
 	var wg sync.WaitGroup
@@ -344,6 +369,10 @@ func (m *matrix) put(k key, r *train.Result) {
 	m.res[k] = r
 }
 
+// raisedBy is how far above concat's a variant's probe of the under-used
+// modality must be on a seed to count as raised.
+const raisedBy = 0.10
+
 // figures are the numbers of one run the report shows.
 type figures struct {
 	acc, share, probe, gain, shapley, linprobe float64
@@ -375,7 +404,7 @@ func figuresOf(r *train.Result, weak int) figures {
 	return f
 }
 
-func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, seeds int, took time.Duration) {
+func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []float64, seeds int, took time.Duration) {
 	fmt.Fprintf(w, "# attr-reg variants: shares, real use and accuracy on generated sets\n\n")
 	fmt.Fprintf(w, "Regenerate: `go run ./bench/attrmatrix -out /tmp/attrmatrix -results bench/RESULTS-attr-reg.md` "+
 		"(%d seeds, %s this time). Every run uses the demo's recipe (480 clips, tiny preset, 32×32 frames, small encoders "+
@@ -383,7 +412,9 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 		"test split at the epoch chosen on val. Columns are of the set's under-used modality: its test share, the fusion "+
 		"model's probe (its part of the head alone), its ablation gain (test accuracy minus accuracy with it replaced by "+
 		"its train-mean embedding), its Shapley contribution to accuracy and the linear probe of its frozen encoder; "+
-		"mean ± std over seeds. *met* counts the seeds whose test share is within 0.05 of the target.\n\n", seeds, took.Round(time.Second))
+		"mean ± std over seeds. *met* counts the seeds whose test share is within 0.05 of the target, *raised* those "+
+		"whose probe is at least %.2f above concat's on the same seed. Each run's shares are its own share definition "+
+		"(the variant's; concat's are the defaults').\n\n", seeds, took.Round(time.Second), raisedBy)
 	for _, s := range ss {
 		weakName := [2]string{"audio", "video"}[s.weak]
 		fmt.Fprintf(w, "## %s\n\n%s. Under-used modality: %s.\n\n", s.name, s.about, weakName)
@@ -398,18 +429,29 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 		}
 		fmt.Fprintf(w, "References: audio-only test acc %s, video-only %s.\n\n", ref(train.ModeAudio), ref(train.ModeVideo))
 		for _, t := range ts {
-			fmt.Fprintf(w, "### target audio %.1f / video %.1f\n\n", t[0], t[1])
-			fmt.Fprintf(w, "| variant | test acc | %s share | met | %s probe | ablation gain | Shapley | linear probe | λ at the end |\n", weakName, weakName)
-			fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
+			tt := s.targetFor(t)
+			fmt.Fprintf(w, "### target audio %.1f / video %.1f\n\n", tt[0], tt[1])
+			fmt.Fprintf(w, "| variant | test acc | %s share | met | %s probe | raised | ablation gain | Shapley | linear probe | λ at the end |\n", weakName, weakName)
+			fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|\n")
 			for _, v := range vs {
-				tv := t[1]
+				tv := t
 				if v.mode == train.ModeConcat {
-					tv = ts[0][1]
+					tv = ts[0]
 				}
 				var fs []figures
+				met, raised := 0, 0
 				for seed := ingest.Seed(1); seed <= ingest.Seed(seeds); seed++ {
-					if r := m.res[key{s.name, seed, v.name, tv}]; r != nil && r.Test != nil {
-						fs = append(fs, figuresOf(r, s.weak))
+					r := m.res[key{s.name, seed, v.name, tv}]
+					if r == nil || r.Test == nil {
+						continue
+					}
+					f := figuresOf(r, s.weak)
+					fs = append(fs, f)
+					if math.Abs(f.share-t) <= 0.05 {
+						met++
+					}
+					if c := m.res[key{s.name, seed, "concat", ts[0]}]; c != nil && c.Test != nil && f.probe >= figuresOf(c, s.weak).probe+raisedBy {
+						raised++
 					}
 				}
 				col := func(f func(figures) float64) compare.Stat {
@@ -419,20 +461,14 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []train.Target, 
 					}
 					return compare.NewStat(vals)
 				}
-				met := 0
-				for _, x := range fs {
-					if math.Abs(x.share-t[s.weak]) <= 0.05 {
-						met++
-					}
-				}
 				lam := col(func(f figures) float64 { return f.lambda })
 				lamText := "–"
 				if lam.N > 0 && !math.IsNaN(lam.Mean) {
 					lamText = fmt.Sprintf("%.2g", lam.Mean)
 				}
-				fmt.Fprintf(w, "| %s | %s | %s | %d/%d | %s | %s | %s | %s | %s |\n", v.name,
+				fmt.Fprintf(w, "| %s | %s | %s | %d/%d | %s | %d/%d | %s | %s | %s | %s |\n", v.name,
 					col(func(f figures) float64 { return f.acc }), col(func(f figures) float64 { return f.share }), met, len(fs),
-					col(func(f figures) float64 { return f.probe }), col(func(f figures) float64 { return f.gain }),
+					col(func(f figures) float64 { return f.probe }), raised, len(fs), col(func(f figures) float64 { return f.gain }),
 					col(func(f figures) float64 { return f.shapley }), col(func(f figures) float64 { return f.linprobe }), lamText)
 			}
 			fmt.Fprintln(w)

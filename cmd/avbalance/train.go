@@ -115,12 +115,11 @@ func runAttribute(ctx context.Context, args []string) int {
 	fs.StringVar(&ac.Shards, "shards", "", "extraction output folder")
 	fs.StringVar(&ac.Split, "split", "test", "split to attribute")
 	fs.StringVar(&ac.Out, "out", "", "report folder for shares.csv and summary.json (default RUNDIR/attribution-SPLIT)")
-	ac.Method, ac.Baseline = train.AttrGradInput, train.BaselineZero
 	var quantity attribution.Quantity
 	var norm attribution.Norm
-	fs.Var(&ac.Method, "method", "attribution `method`: gradinput (Grad×Input), ig (Integrated Gradients on the embeddings) or ig-input (Integrated Gradients on the raw inputs)")
-	fs.IntVar(&ac.Steps, "steps", 32, "ig, ig-input: integration steps (ig-input: use 256 or more for completeness within ~1%)")
-	fs.Var(&ac.Baseline, "baseline", "ig, ig-input: `baseline` embedding or input, zero or mean (of the split)")
+	fs.Var(&ac.Method, "method", "attribution `method`: gradinput (Grad×Input), ig (Integrated Gradients on the embeddings) or ig-input (Integrated Gradients on the raw inputs); default the run's --attr-method")
+	fs.IntVar(&ac.Steps, "steps", 0, "ig, ig-input: integration steps (ig-input: use 256 or more for completeness within ~1%); default the run's --attr-steps for ig on an ig run, else 32")
+	fs.Var(&ac.Baseline, "baseline", "ig, ig-input: `baseline` embedding or input, zero or mean (of the split); default the run's --attr-baseline")
 	fs.Var(&quantity, "quantity", "attribute the `quantity` logit (raw), logprob, centered (logit minus the class mean) or margin (to the runner-up); default the run's --attr-quantity")
 	fs.Var(&norm, "norm", "pool attributions with the `norm` l2, l1, net (signed sum clipped at 0: the net contribution) or net-abs; default the run's --attr-norm")
 	fs.Var(&ac.Class, "class", "attribute the true or the predicted `class`; default the run's --attr-class")
