@@ -158,6 +158,10 @@ var gradCases = []gradCase{
 	{head: HeadMLP, toEncoders: true, quantity: attribution.Centered, norm: attribution.NetAbs, igSteps: 3, igMean: true},
 	{head: HeadConcat, toEncoders: true, predicted: true, quantity: attribution.Margin, igSteps: 2, igMean: true},
 	{head: HeadMLP, quantity: attribution.LogProb, igSteps: 2, igMean: true},
+	// The defaults (IG from the mean, centred logit, net pooling, reaching
+	// the encoders): one exact step on the concat head, several on mlp.
+	{head: HeadConcat, toEncoders: true, quantity: attribution.Centered, norm: attribution.Net, igSteps: 1, igMean: true},
+	{head: HeadMLP, toEncoders: true, quantity: attribution.Centered, norm: attribution.Net, igSteps: 3, igMean: true},
 }
 
 // TestPenaltyGradFiniteDifferences checks the penalty's gradient w.r.t.

@@ -44,7 +44,9 @@ CASES = [("concat", True, False), ("concat", False, False), ("concat", True, Tru
          ("mlp", True, False, "logprob", "l2", 3),
          ("mlp", True, False, "centered", "net-abs", 3, True),
          ("concat", True, True, "margin", "l2", 2, True),
-         ("mlp", False, False, "logprob", "l2", 2, True)]
+         ("mlp", False, False, "logprob", "l2", 2, True),
+         ("concat", True, False, "centered", "net", 1, True),
+         ("mlp", True, False, "centered", "net", 3, True)]
 
 
 def param_shapes(head):
