@@ -210,8 +210,8 @@ func (r *Report) Setup() []string {
 		"split: " + p.SplitPolicy,
 		"model selection: " + p.Selection,
 		fmt.Sprintf("seeds: %s — each sets initialisation, shuffling and a method's noise; the split is the shards' own", strings.Join(seeds, ", ")),
-		fmt.Sprintf("training: %s encoders (embedding %d), %s head, %s lr %g, batch %d, %d epochs; shares: Grad×Input of the %s of the %s class, pooled %s, target audio %g / video %g",
-			tc.Model, tc.Embed, tc.Head, tc.Optimizer, tc.LR, tc.Batch, tc.Epochs, tc.AttrQuantity, tc.AttrClass, tc.AttrNorm, tc.Target[0], tc.Target[1]),
+		fmt.Sprintf("training: %s encoders (embedding %d), %s head, %s lr %g, batch %d, %d epochs; shares: %s, target audio %g / video %g",
+			tc.Model, tc.Embed, tc.Head, tc.Optimizer, tc.LR, tc.Batch, tc.Epochs, tc.ShareDefinition(), tc.Target[0], tc.Target[1]),
 	}
 	if s := c.paramsText(); s != "" {
 		lines = append(lines, "per method: "+s)

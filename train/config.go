@@ -220,6 +220,21 @@ func DefaultConfig() Config {
 	}
 }
 
+// ShareDefinition says in words how c's shares are measured, e.g.
+// "Integrated Gradients from the mean embedding of the centered logit of
+// the true class, pooled net".
+func (c Config) ShareDefinition() string {
+	how := "Grad×Input"
+	if c.AttrMethod == AttrIG {
+		how = fmt.Sprintf("Integrated Gradients from the %s embedding", c.AttrBaseline)
+	}
+	q := c.AttrQuantity.String()
+	if q == "centered" {
+		q = "centered logit"
+	}
+	return fmt.Sprintf("%s of the %s of the %s class, pooled %s", how, q, c.AttrClass, c.AttrNorm)
+}
+
 // NewConfig is DefaultConfig for mode m with the method's default
 // hyperparameters.
 func NewConfig(m Mode) (Config, error) {

@@ -203,3 +203,14 @@ func TestTrainSharesUseBatchMean(t *testing.T) {
 		t.Errorf("eval pass video share %g, want %g (the pass's mean)", got, wantEval)
 	}
 }
+
+func TestShareDefinitionText(t *testing.T) {
+	c := DefaultConfig()
+	if got, want := c.ShareDefinition(), "Integrated Gradients from the mean embedding of the centered logit of the true class, pooled net"; got != want {
+		t.Errorf("default: %q, want %q", got, want)
+	}
+	c.AttrMethod, c.AttrBaseline, c.AttrQuantity, c.AttrNorm = AttrGradInput, BaselineZero, attribution.Logit, attribution.L2
+	if got, want := c.ShareDefinition(), "Grad×Input of the logit of the true class, pooled l2"; got != want {
+		t.Errorf("the paper's: %q, want %q", got, want)
+	}
+}
