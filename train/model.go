@@ -447,7 +447,7 @@ func (b *builder) embed(m int, x *G.Node, rows int) *G.Node {
 	}
 	e := b.encoder("video", GroupVideo, x)
 	if nf := b.n.m.spec.frameShape[0]; nf > 1 {
-		e = must(G.Mean(must(G.Reshape(e, tensor.Shape{rows, nf, e.Shape()[1]})), 1))
+		e = must(op.GroupMean(e, nf))
 	}
 	return e
 }

@@ -1,6 +1,7 @@
 package op
 
 import (
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -64,5 +65,57 @@ func TestGlobalAvgPoolMatchesGorgonia(t *testing.T) {
 		if want := r64[i/hw] / float64(hw); v != want {
 			t.Fatalf("dx[%d] = %g, want %g", i, v, want)
 		}
+	}
+}
+
+// groupMeanGraph returns y = mean over groups of n rows of x [G·n,E] as the
+// node's value after forward and backward ran (what the trainer reads), and
+// ∂(Σ r ⊙ y)/∂x; with our op or with gorgonia's Reshape + Mean.
+func groupMeanGraph(t *testing.T, ours bool, n int, xs []int, x, r []float64) (y, dx []float64) {
+	t.Helper()
+	g := G.NewGraph()
+	xn := G.NewMatrix(g, tensor.Float64, G.WithShape(xs...), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(xs...), tensor.WithBacking(x))))
+	var yn *G.Node
+	if ours {
+		yn = must(GroupMean(xn, n))
+	} else {
+		yn = must(G.Mean(must(G.Reshape(xn, tensor.Shape{xs[0] / n, n, xs[1]})), 1))
+	}
+	rn := G.NewMatrix(g, tensor.Float64, G.WithShape(xs[0]/n, xs[1]), G.WithName("r"), G.WithValue(tensor.New(tensor.WithShape(xs[0]/n, xs[1]), tensor.WithBacking(r))))
+	_, _, dx = weightedGrad(t, g, xn, yn, rn)
+	return Float64s(yn.Value()), dx
+}
+
+// TestGroupMean checks the op's value after a backward pass and its
+// gradient against the definition, and shows why it exists: after the
+// backward pass, gorgonia's Mean node holds its value divided by n again.
+func TestGroupMean(t *testing.T) {
+	const n = 3
+	xs := []int{4 * n, 5}
+	rg := rand.New(rand.NewPCG(5, 5))
+	x, r := randVals(rg, prod(xs)), randVals(rg, xs[0]/n*xs[1])
+	want := make([]float64, len(r))
+	for gi := 0; gi < xs[0]/n; gi++ {
+		for f := 0; f < n; f++ {
+			for i := 0; i < xs[1]; i++ {
+				want[gi*xs[1]+i] += x[(gi*n+f)*xs[1]+i] / n
+			}
+		}
+	}
+	y, dx := groupMeanGraph(t, true, n, xs, slices.Clone(x), slices.Clone(r))
+	for i := range want {
+		if math.Abs(y[i]-want[i]) > 1e-12 {
+			t.Fatalf("y[%d] = %g, want %g", i, y[i], want[i])
+		}
+	}
+	for i, v := range dx {
+		row, col := i/xs[1], i%xs[1]
+		if w := r[row/n*xs[1]+col] / n; math.Abs(v-w) > 1e-15 {
+			t.Fatalf("dx[%d] = %g, want %g", i, v, w)
+		}
+	}
+	gy, _ := groupMeanGraph(t, false, n, xs, slices.Clone(x), slices.Clone(r))
+	if math.Abs(gy[0]-want[0]/n) > 1e-12 {
+		t.Logf("gorgonia's Mean now keeps its value after backward (%g, mean %g): GroupMean may no longer be needed", gy[0], want[0])
 	}
 }
