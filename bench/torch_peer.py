@@ -12,7 +12,7 @@ What is matched (train/model.go, train/method_attrreg.go, train/optim.go):
   Linear(2E, K)), sum (per-modality linear with a bias each), mlp (per-
   modality fc1 parts summed + bias, ReLU, fc2 + bias; hidden = embed).
 - loss: cross-entropy averaged over the batch; attr-reg adds λ·mean_b
-  Σ_m |s_m − r_m|, s_m = a_m / (a_a + a_v + 1e-12), with the trainer's
+  Σ_m |s_m − r_m|, s_m = (a_m + 0.5e-12) / (a_a + a_v + 1e-12), with the trainer's
   default share definition: A_m Integrated Gradients from the batch's mean
   embedding b_m (differentiated as a function of the batch),
   A_m = (e_m − b_m) ⊙ mean_j ∂q/∂e_m(b + α_j(e − b)) over the midpoints
@@ -24,7 +24,7 @@ What is matched (train/model.go, train/method_attrreg.go, train/optim.go):
   (W_m times the weights; MLP: W1_mᵀ(relu′(z) ⊙ W2ᵀ w)), as the trainer
   builds it. The penalty's gradient reaches the encoders (the trainer's
   default) unless --penalty-to-encoders false, which detaches the
-  embeddings. λ is fixed or adaptive (log λ += rate·clip((e − tol)/tol, ±1)
+  embeddings. λ is fixed or adaptive (log λ += rate·clip((e − tol/2)/(tol/2), ±1)
   after each step, e the 0.9-average of |mean video share − target|,
   within [1e-3, λ_max]).
 - optimizer: SGD with momentum (PyTorch's convention, which the trainer
@@ -179,7 +179,7 @@ class Trainer:
             else:
                 pooled = [torch.sqrt((x ** 2).sum(dim=1) + 1e-12) for x in attr]
             tot = pooled[0] + pooled[1] + 1e-12
-            shares = [p / tot for p in pooled]
+            shares = [(p + 0.5e-12) / tot for p in pooled]
             pen = ((shares[0] - 0.5).abs() + (shares[1] - 0.5).abs()).mean()
             loss = loss + self.lam * pen
         self.opt.zero_grad()
@@ -189,6 +189,7 @@ class Trainer:
             err = abs(shares[1].detach().mean().item() - 0.5)
             self.err_ema = err if self.steps == 0 else 0.9 * self.err_ema + 0.1 * err
             self.steps += 1
-            s = self.a.lambda_rate * max(-1.0, min(1.0, (self.err_ema - self.a.tolerance) / self.a.tolerance))
+            half = self.a.tolerance / 2
+            s = self.a.lambda_rate * max(-1.0, min(1.0, (self.err_ema - half) / half))
             self.lam = min(self.a.lambda_max, max(1e-3, self.lam * math.exp(s)))
         return logits.detach(), [x.detach() if x is not None else None for x in emb], shares

@@ -41,11 +41,12 @@ type AttrRegConfig struct {
 	Lambda     float64    `json:"lambda"`      // weight λ of the share penalty (the start value when adaptive)
 	LambdaMode LambdaMode `json:"lambda_mode"` // adaptive or fixed
 	// Tolerance is how far the mean shares may end from the target: the
-	// adaptive λ's set point, and the model selection's admission rule.
+	// model selection's admission rule; the adaptive λ aims at half of it,
+	// so that shares met on the training batches stay met on held-out clips.
 	Tolerance float64 `json:"tolerance"`
 	// LambdaRate is the adaptive λ's largest step: per training step, log λ
-	// moves by LambdaRate·clip((e − Tolerance)/Tolerance, −1, 1) for the
-	// smoothed share error e.
+	// moves by LambdaRate·clip((e − Tolerance/2)/(Tolerance/2), −1, 1) for
+	// the smoothed share error e.
 	LambdaRate float64 `json:"lambda_rate"`
 	LambdaMax  float64 `json:"lambda_max"` // bound of the adaptive λ (and 1e-3 below)
 	// PenaltyToEncoders lets the penalty's gradient reach the encoders (the
@@ -57,7 +58,7 @@ type AttrRegConfig struct {
 func (c *AttrRegConfig) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Lambda, "lambda", c.Lambda, "attr-reg: weight λ of the share penalty (with --lambda-mode adaptive its start value)")
 	fs.Var(&c.LambdaMode, "lambda-mode", "attr-reg: `mode` adaptive (λ follows the share error toward --tolerance) or fixed")
-	fs.Float64Var(&c.Tolerance, "tolerance", c.Tolerance, "attr-reg: the mean shares should end within this of --target (adaptive λ's set point; model selection admits only such epochs)")
+	fs.Float64Var(&c.Tolerance, "tolerance", c.Tolerance, "attr-reg: the mean shares should end within this of --target (model selection admits only such epochs; the adaptive λ aims at half of it)")
 	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's largest step per training step (log λ += rate·clip((error − tolerance)/tolerance, ±1))")
 	fs.Float64Var(&c.LambdaMax, "lambda-max", c.LambdaMax, "attr-reg: upper bound of the adaptive λ")
 	fs.BoolVar(&c.PenaltyToEncoders, "penalty-to-encoders", c.PenaltyToEncoders,
@@ -119,7 +120,8 @@ func init() {
 // |s̄_m − r_m| ≤ Tolerance on the batch's mean shares s̄ (as GECO, Rezende &
 // Viola 2018, does for a reconstruction constraint): after every step, with
 // e the exponential average (0.9) of the batch's max_m |s̄_m − r_m|,
-// log λ += LambdaRate·clip((e − Tolerance)/Tolerance, −1, 1), within
+// log λ += LambdaRate·clip((e − τ)/τ, −1, 1) with the set point τ =
+// Tolerance/2 (a margin inside the constraint for held-out clips), within
 // [1e-3, LambdaMax]: λ grows or shrinks by at most a factor e^LambdaRate a
 // step.
 type attrReg struct {
@@ -141,7 +143,9 @@ type attrReg struct {
 }
 
 // penaltyEps keeps the L2 pooling differentiable at 0 and the share
-// denominator positive: a = sqrt(Σ A² + ε), s_m = a_m / (Σ_k a_k + ε).
+// denominator positive: a = sqrt(Σ A² + ε), s_m = (a_m + ε/2) / (Σ_k a_k + ε),
+// so a sample whose pooled attributions are all 0 (net pooling: no modality
+// adds to the quantity) has equal shares, as attribution.Shares gives it.
 const penaltyEps = 1e-12
 
 func (m *attrReg) Loss(g *Graph) (*G.Node, error) {
@@ -170,7 +174,7 @@ func (m *attrReg) Loss(g *Graph) (*G.Node, error) {
 	tot := must(G.Add(must(G.Add(a[0], a[1])), g.Scalar(penaltyEps)))
 	var r *G.Node
 	for mm := range a {
-		sh := must(G.HadamardDiv(a[mm], tot))
+		sh := must(G.HadamardDiv(must(G.Add(a[mm], g.Scalar(penaltyEps/2))), tot))
 		if mm == 1 {
 			G.Read(sh, &m.shares)
 		}
@@ -283,7 +287,8 @@ func (m *attrReg) AfterBackward(s *Step) error {
 		m.errEMA = 0.9*m.errEMA + 0.1*e
 	}
 	m.steps++
-	step := m.cfg.LambdaRate * math.Max(-1, math.Min(1, (m.errEMA-m.cfg.Tolerance)/m.cfg.Tolerance))
+	setPoint := m.cfg.Tolerance / 2
+	step := m.cfg.LambdaRate * math.Max(-1, math.Min(1, (m.errEMA-setPoint)/setPoint))
 	m.lambda = math.Min(m.cfg.LambdaMax, math.Max(1e-3, m.lambda*math.Exp(step)))
 	return nil
 }

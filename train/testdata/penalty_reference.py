@@ -163,7 +163,7 @@ def case(head, to_enc, predicted, q="logit", norm="l2", ig_steps=0, ig_mean=Fals
         xa, xv = ea.detach().requires_grad_(), ev.detach().requires_grad_()
     amt = [pool(a, norm) for a in attributions(P, head, xa, xv, cls, q, ig_steps, ig_mean)]
     tot = amt[0] + amt[1] + EPS
-    r = (amt[0] / tot - TARGET[0]).abs() + (amt[1] / tot - TARGET[1]).abs()
+    r = ((amt[0] + EPS / 2) / tot - TARGET[0]).abs() + ((amt[1] + EPS / 2) / tot - TARGET[1]).abs()
     pen = r.mean()
     reached = [n for n, s in shapes if (n.startswith("head.") and (len(s) == 2 or q == "logprob"))
                or (not n.startswith("head.") and to_enc)]
