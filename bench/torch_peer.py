@@ -11,8 +11,9 @@ What is matched (train/model.go, train/method_attrreg.go, train/optim.go):
 - heads: concat (per-modality linear parts summed, plus one bias, which is
   Linear(2E, K)), sum (per-modality linear with a bias each), mlp (per-
   modality fc1 parts summed + bias, ReLU, fc2 + bias; hidden = embed).
-- loss: cross-entropy averaged over the batch; attr-reg adds λ·mean_b
-  Σ_m |s_m − r_m|, s_m = (a_m + 0.5e-12) / (a_a + a_v + 1e-12), with the trainer's
+- loss: cross-entropy averaged over the batch; attr-reg adds λ·Σ_b w_b
+  Σ_m |s_m − r_m| (w_b = t_b/Σ t, t_b = a_a + a_v of sample b, detached;
+  --penalty-weights uniform: w_b = 1/B), s_m = (a_m + 0.5e-12) / (a_a + a_v + 1e-12), with the trainer's
   default share definition: A_m Integrated Gradients from the batch's mean
   embedding b_m (differentiated as a function of the batch),
   A_m = (e_m − b_m) ⊙ mean_j ∂q/∂e_m(b + α_j(e − b)) over the midpoints
@@ -60,6 +61,7 @@ def add_arguments(p):
     p.add_argument("--attr-steps", type=int, default=8)
     p.add_argument("--attr-norm", default="net", choices=["net", "l2"])
     p.add_argument("--penalty-to-encoders", default="true", choices=["true", "false"])
+    p.add_argument("--penalty-weights", default="attribution", choices=["attribution", "uniform"])
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
 
 
@@ -180,7 +182,12 @@ class Trainer:
                 pooled = [torch.sqrt((x ** 2).sum(dim=1) + 1e-12) for x in attr]
             tot = pooled[0] + pooled[1] + 1e-12
             shares = [(p + 0.5e-12) / tot for p in pooled]
-            pen = ((shares[0] - 0.5).abs() + (shares[1] - 0.5).abs()).mean()
+            r = (shares[0] - 0.5).abs() + (shares[1] - 0.5).abs()
+            if self.a.penalty_weights == "attribution":
+                w = tot.detach()
+                pen = (w / w.sum() * r).sum()
+            else:
+                pen = r.mean()
             loss = loss + self.lam * pen
         self.opt.zero_grad()
         loss.backward()

@@ -437,5 +437,9 @@ func LoadConfig(runDir string) (Config, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return c, fmt.Errorf("run %s: %s: %w", runDir, ConfigFile, err)
 	}
+	// attr-reg runs written before penalty_weights existed averaged uniformly.
+	if ar, ok := c.Method.(*AttrRegConfig); ok && !bytes.Contains(b, []byte(`"penalty_weights"`)) {
+		ar.Weights = WeightsUniform
+	}
 	return c, nil
 }

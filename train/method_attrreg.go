@@ -14,6 +14,30 @@ import (
 // ModeAttrReg is attribution regularization.
 const ModeAttrReg Mode = "attr-reg"
 
+// PenaltyWeights says how attr-reg averages its per-sample penalty over a
+// batch.
+type PenaltyWeights string
+
+// Penalty weightings.
+const (
+	// WeightsAttribution weights a sample by its total pooled attribution
+	// Σ_m a_m over the batch's (a stop-gradient): a share's gradient grows
+	// as 1/Σ_m a_m, and without the weights the samples to which neither
+	// modality contributes dominate the step, blow the embeddings up at a
+	// large λ and can end the run at chance (bench/RESULTS-attr-reg.md).
+	WeightsAttribution PenaltyWeights = "attribution"
+	// WeightsUniform is the plain batch mean (the paper's).
+	WeightsUniform PenaltyWeights = "uniform"
+)
+
+func (w PenaltyWeights) String() string { return string(w) }
+
+// Set implements flag.Value.
+func (w *PenaltyWeights) Set(s string) (err error) {
+	*w, err = parseEnum("penalty weights", s, WeightsAttribution, WeightsUniform)
+	return err
+}
+
 // LambdaMode says how attr-reg's penalty weight is set.
 type LambdaMode string
 
@@ -52,6 +76,8 @@ type AttrRegConfig struct {
 	// PenaltyToEncoders lets the penalty's gradient reach the encoders (the
 	// default); without it the penalty reaches only the fusion head.
 	PenaltyToEncoders bool `json:"penalty_to_encoders"`
+	// Weights is how the per-sample penalty is averaged over a batch.
+	Weights PenaltyWeights `json:"penalty_weights"`
 }
 
 // Flags implements MethodConfig.
@@ -61,6 +87,7 @@ func (c *AttrRegConfig) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Tolerance, "tolerance", c.Tolerance, "attr-reg: the mean shares should end within this of --target (model selection admits only such epochs; the adaptive λ aims at half of it)")
 	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's largest step per training step (log λ += rate·clip((error − tolerance)/tolerance, ±1))")
 	fs.Float64Var(&c.LambdaMax, "lambda-max", c.LambdaMax, "attr-reg: upper bound of the adaptive λ")
+	fs.Var(&c.Weights, "penalty-weights", "attr-reg: average the per-sample penalty with the `weights` attribution (each sample's total attribution) or uniform (the paper's batch mean)")
 	fs.BoolVar(&c.PenaltyToEncoders, "penalty-to-encoders", c.PenaltyToEncoders,
 		"attr-reg: let the penalty's gradient reach the encoders (=false: only the fusion head)")
 }
@@ -78,6 +105,8 @@ func (c *AttrRegConfig) Validate() error {
 		return fmt.Errorf("tolerance %g: use a share difference in (0,1), e.g. 0.05", c.Tolerance)
 	case !(c.LambdaRate > 0):
 		return fmt.Errorf("lambda rate %g: use a positive step, e.g. 0.05", c.LambdaRate)
+	case c.Weights != WeightsAttribution && c.Weights != WeightsUniform:
+		return fmt.Errorf("penalty weights %q: use attribution or uniform", c.Weights)
 	case !(c.LambdaMax >= c.Lambda):
 		return fmt.Errorf("lambda max %g: use a bound ≥ --lambda %g", c.LambdaMax, c.Lambda)
 	}
@@ -86,7 +115,8 @@ func (c *AttrRegConfig) Validate() error {
 
 // defaultAttrReg are attr-reg's defaults.
 func defaultAttrReg() *AttrRegConfig {
-	return &AttrRegConfig{Lambda: 1, LambdaMode: LambdaAdaptive, Tolerance: 0.05, LambdaRate: 0.05, LambdaMax: 10, PenaltyToEncoders: true}
+	return &AttrRegConfig{Lambda: 1, LambdaMode: LambdaAdaptive, Tolerance: 0.05, LambdaRate: 0.05, LambdaMax: 10,
+		PenaltyToEncoders: true, Weights: WeightsAttribution}
 }
 
 func init() {
@@ -103,7 +133,7 @@ func init() {
 }
 
 // attrReg adds λ·R to the cross-entropy, R = Σ_m |s_m − r_m| averaged over
-// the batch, where s_m = a_m / Σ_k a_k are the shares of the pooled
+// the batch (uniformly, or weighted by each sample's Σ_m a_m), where s_m = a_m / Σ_k a_k are the shares of the pooled
 // attributions a_m = pool(A_m) of the attributed quantity q (Config's
 // AttrQuantity of the AttrClass class) and r the target. A_m is, by
 // Config.AttrMethod, Grad×Input ∂q/∂e_m ⊙ e_m or Integrated Gradients
@@ -185,7 +215,13 @@ func (m *attrReg) Loss(g *Graph) (*G.Node, error) {
 			r = must(G.Add(r, d))
 		}
 	}
-	pen := must(G.Sum(must(G.HadamardProd(g.Weight, r))))
+	w := g.Weight
+	if m.cfg.Weights == WeightsAttribution {
+		// w_b = tot_b / Σ_real tot, a stop-gradient.
+		wt := must(G.HadamardProd(g.Weight, g.StopGradient(tot)))
+		w = must(G.HadamardDiv(wt, must(G.Sum(wt))))
+	}
+	pen := must(G.Sum(must(G.HadamardProd(w, r))))
 	if m.cfg.LambdaMode == LambdaFixed {
 		return must(G.Mul(g.Scalar(m.cfg.Lambda), pen)), nil
 	}

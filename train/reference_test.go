@@ -19,6 +19,7 @@ type penaltyRef struct {
 		Norm       attribution.Norm     `json:"norm"`
 		IGSteps    int                  `json:"ig_steps"`
 		IGMean     bool                 `json:"ig_mean"`
+		Weighted   bool                 `json:"weighted"`
 		Penalty    float64              `json:"penalty"`
 		Grads      map[string]struct {
 			Index []int     `json:"index"`
@@ -45,7 +46,7 @@ func TestPenaltyGradMatchesPyTorch(t *testing.T) {
 	}
 	for i, rc := range ref.Cases {
 		c := gradCase{head: rc.Head, toEncoders: rc.ToEncoders, predicted: rc.Predicted, quantity: rc.Quantity,
-			norm: rc.Norm, igSteps: rc.IGSteps, igMean: rc.IGMean}
+			norm: rc.Norm, igSteps: rc.IGSteps, igMean: rc.IGMean, weighted: rc.Weighted}
 		n := buildGradCase(t, c, true)
 		if c != gradCases[i] {
 			t.Errorf("case %d is %s in the reference, %s in gradCases", i, c, gradCases[i])

@@ -61,10 +61,11 @@ type variant struct {
 	base   func(*train.Config)
 }
 
-// attr is an attr-reg variant; its penalty reaches only the head unless
-// params say otherwise (the name says "enc" when it reaches the encoders).
+// attr is an attr-reg variant; its penalty reaches only the head and is a
+// uniform batch mean unless params say otherwise (the name says "enc" when
+// it reaches the encoders, "weighted" when it is attribution-weighted).
 func attr(name string, params map[string]string, base func(*train.Config)) variant {
-	p := map[string]string{"penalty-to-encoders": "false"}
+	p := map[string]string{"penalty-to-encoders": "false", "penalty-weights": "uniform"}
 	for k, v := range params {
 		p[k] = v
 	}
@@ -101,7 +102,9 @@ var variants = []variant{
 	attr("centered-l2 adaptive enc", enc, shares("centered", "l2")),
 	attr("centered-l2 adaptive ig-mean", nil, sharesIG("centered", "l2", train.BaselineMean)),
 	attr("centered-net adaptive ig-mean", nil, sharesIG("centered", "net", train.BaselineMean)),
-	attr("centered-net adaptive ig-mean enc (defaults)", enc, sharesIG("centered", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean enc", enc, sharesIG("centered", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean enc weighted (defaults)", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution"},
+		sharesIG("centered", "net", train.BaselineMean)),
 }
 
 var screen = []variant{
@@ -116,6 +119,10 @@ var screen = []variant{
 	attr("centered-net adaptive ig-zero enc", enc, sharesIG("centered", "net", train.BaselineZero)),
 	attr("centered-net adaptive ig-mean enc λmax3", map[string]string{"penalty-to-encoders": "true", "lambda-max": "3"},
 		sharesIG("centered", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean enc λmax20", map[string]string{"penalty-to-encoders": "true", "lambda-max": "20"},
+		sharesIG("centered", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean enc weighted λmax20", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution",
+		"lambda-max": "20"}, sharesIG("centered", "net", train.BaselineMean)),
 }
 
 // targets are the under-used modality's target shares (the other has the

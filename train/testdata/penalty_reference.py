@@ -8,7 +8,8 @@ w[j] = s·sin(12.9898·j + 78.233·p + 0.5) (p = parameter index, s = 1/sqrt(fan
 for weights; biases 0.05 + 0.1·sin(…)) and fixed inputs. Every variant of the
 penalty: the attributed quantity (raw logit, log-probability, centred logit,
 margin), the pooling (l2, l1, net = relu of the sum, net-abs) and Grad×Input or
-Integrated Gradients from the zero or the batch-mean embedding. ∂q/∂e_m comes from
+Integrated Gradients from the zero or the batch-mean embedding, and the batch mean
+uniform or weighted by each sample's total attribution (a constant). ∂q/∂e_m comes from
 torch.autograd.grad(create_graph=True) (double backward), not from the explicit
 formula the Go graph uses. Writes penalty_grad_ref.json next to this script.
 
@@ -27,7 +28,7 @@ FRAMES = (2, 8, 8)  # N, H, W
 TARGET = (0.3, 0.7)
 EPS = 1e-12
 LABELS = [0, 2, 1]
-# (head, to_encoders, predicted, quantity, norm, ig_steps, ig_mean), in the order of
+# (head, to_encoders, predicted, quantity, norm, ig_steps, ig_mean, weighted), in the order of
 # gradCases in grad_test.go.
 CASES = [("concat", True, False), ("concat", False, False), ("concat", True, True),
          ("sum", True, False), ("sum", False, True),
@@ -45,8 +46,9 @@ CASES = [("concat", True, False), ("concat", False, False), ("concat", True, Tru
          ("mlp", True, False, "centered", "net-abs", 3, True),
          ("concat", True, True, "margin", "l2", 2, True),
          ("mlp", False, False, "logprob", "l2", 2, True),
-         ("concat", True, False, "centered", "net", 1, True),
-         ("mlp", True, False, "centered", "net", 3, True)]
+         ("concat", True, False, "centered", "net", 1, True, True),
+         ("mlp", True, False, "centered", "net", 3, True, True),
+         ("concat", False, False, "centered", "l2", 0, False, True)]
 
 
 def param_shapes(head):
@@ -146,7 +148,7 @@ def attributions(P, head, xa, xv, cls, q, steps, mean):
     return (xa - ba) * sa / steps, (xv - bv) * sv / steps
 
 
-def case(head, to_enc, predicted, q="logit", norm="l2", ig_steps=0, ig_mean=False):
+def case(head, to_enc, predicted, q="logit", norm="l2", ig_steps=0, ig_mean=False, weighted=False):
     shapes = param_shapes(head)
     P = {name: fixed(p, shape) for p, (name, shape) in enumerate(shapes)}
     a, f = inputs()
@@ -164,7 +166,11 @@ def case(head, to_enc, predicted, q="logit", norm="l2", ig_steps=0, ig_mean=Fals
     amt = [pool(a, norm) for a in attributions(P, head, xa, xv, cls, q, ig_steps, ig_mean)]
     tot = amt[0] + amt[1] + EPS
     r = ((amt[0] + EPS / 2) / tot - TARGET[0]).abs() + ((amt[1] + EPS / 2) / tot - TARGET[1]).abs()
-    pen = r.mean()
+    if weighted:  # each sample weighted by its total attribution, a constant
+        w = tot.detach()
+        pen = (w / w.sum() * r).sum()
+    else:
+        pen = r.mean()
     reached = [n for n, s in shapes if (n.startswith("head.") and (len(s) == 2 or q == "logprob"))
                or (not n.startswith("head.") and to_enc)]
     grads = torch.autograd.grad(pen, [P[n] for n in reached], allow_unused=True)
@@ -174,7 +180,7 @@ def case(head, to_enc, predicted, q="logit", norm="l2", ig_steps=0, ig_mean=Fals
         idx = probe(g.numel())
         out[n] = {"index": idx, "grad": [g[i].item() for i in idx], "norm": g.norm().item()}
     return {"head": head, "to_encoders": to_enc, "predicted": predicted, "quantity": q, "norm": norm,
-            "ig_steps": ig_steps, "ig_mean": ig_mean, "penalty": pen.item(), "grads": out}
+            "ig_steps": ig_steps, "ig_mean": ig_mean, "weighted": weighted, "penalty": pen.item(), "grads": out}
 
 
 def main():
