@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -411,5 +412,23 @@ func TestSplitPolicy(t *testing.T) {
 	}
 	if p := splitPolicy(ingest.VGGSoundName, nil); !strings.Contains(p, "vggsound.csv") {
 		t.Errorf("vggsound: %q", p)
+	}
+}
+
+// TestOlderTrainerIsNotReused: a run folder made by an older revision of
+// the trainer's numerics differs from what this comparison would train.
+func TestOlderTrainerIsNotReused(t *testing.T) {
+	want, err := train.NewConfig(train.ModeOGMGE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := want.Clone()
+	have.Trainer = 1
+	d, err := configDiff(have, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d, fmt.Sprintf("trainer 1 (folder) ≠ %d (this comparison)", train.TrainerRevision)) {
+		t.Errorf("diff %q, want it to name the trainer revision", d)
 	}
 }

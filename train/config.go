@@ -194,6 +194,13 @@ type Config struct {
 	// fields stand beside the others.
 	Method MethodConfig `json:"-"`
 
+	// Trainer is the revision of the trainer's numerics the run was made
+	// with (TrainerRevision when it is new; 1 for runs written before the
+	// field): compare and the demo reuse a finished run only of the current
+	// revision, so a run trained by code since fixed is never reused
+	// silently.
+	Trainer int `json:"trainer"`
+
 	// TrainedOn is what the run was trained on; RunExamples records it, and
 	// eval, attribute and --resume check the data they are given against it.
 	TrainedOn *DataIdentity `json:"trained_on,omitempty"`
@@ -206,6 +213,13 @@ type Config struct {
 	Progress io.Writer `json:"-"`
 }
 
+// TrainerRevision is the current revision of the trainer's numerics: it
+// goes up when a fix changes what a run with the same configuration
+// computes. 2: the video embedding the methods and metrics read after a
+// step (OGM-GE's discrepancy ratio, the train line's shares) is the one the
+// head saw (op.GroupMean).
+const TrainerRevision = 2
+
 // DefaultConfig returns the defaults: concat mode, small model, concat head,
 // embedding 128, 10 epochs, batch 32, SGD lr 1e-3 momentum 0.9 weight decay
 // 1e-4 (OGM-GE's recipe), balanced targets, shares of the true class's centred
@@ -216,7 +230,7 @@ func DefaultConfig() Config {
 		Mode: ModeConcat, Model: ModelSmall, Head: HeadConcat, Embed: 128,
 		Epochs: 10, Batch: 32, LR: 1e-3, Optimizer: OptSGD, Momentum: 0.9, WeightDecay: 1e-4,
 		Seed: 1, Target: Target{0.5, 0.5}, AttrClass: ClassTrue, AttrQuantity: attribution.Centered, AttrNorm: attribution.Net,
-		AttrMethod: AttrIG, AttrBaseline: BaselineMean, AttrSteps: 8, Workers: 2,
+		AttrMethod: AttrIG, AttrBaseline: BaselineMean, AttrSteps: 8, Trainer: TrainerRevision, Workers: 2,
 	}
 }
 
@@ -430,6 +444,7 @@ func LoadConfig(runDir string) (Config, error) {
 	// and before attr_method with Grad×Input.
 	c.AttrQuantity = attribution.Logit
 	c.AttrMethod, c.AttrBaseline = AttrGradInput, BaselineZero
+	c.Trainer = 1
 	b, err := os.ReadFile(filepath.Join(runDir, ConfigFile))
 	if err != nil {
 		return c, fmt.Errorf("run %s: %w", runDir, err)
