@@ -40,8 +40,19 @@ func newConvShape(g Geom, xs, ws tensor.Shape) convShape {
 	s := convShape{g: g, n: xs[0], c: xs[1], h: xs[2], w: xs[3], cout: ws[0]}
 	s.ho, s.wo = g.OutSize(s.h, s.w)
 	s.ck, s.hw = s.c*g.KH*g.KW, s.ho*s.wo
+	// The group is the smallest divisor of a worker's share of samples
+	// that reaches groupCols columns (or the whole share): every worker
+	// then gets the same number of whole groups. A fixed group (3 samples
+	// of a 14×14 output in 16 samples a worker, 32 of 4×4 in 48) left one
+	// worker a group more than the other.
 	perCore := (s.n + Parallelism() - 1) / Parallelism()
-	s.group = max(1, min((groupCols+s.hw-1)/s.hw, perCore))
+	s.group = max(1, perCore)
+	for d := max(1, (groupCols+s.hw-1)/s.hw); d < perCore; d++ {
+		if perCore%d == 0 {
+			s.group = d
+			break
+		}
+	}
 	s.table, s.tableBack = s.wo < tableWidth, s.wo < tableBackWidth
 	return s
 }
