@@ -52,6 +52,7 @@ static void valid_range(long k, long stride, long pad, long n, long out, long *l
 	/* See im2colRows in conv_kernels.go. */                                             \
 	AVB_CLONES void avb_im2col_rows_##S(const avb_conv *g, const T *x, T *col, long ld) {  \
 		long ho = g->ho, wo = g->wo, n = ho * wo;                                       \
+		for (long ci = 0; ci < g->c; ci++)                                              \
 		for (long i = 0; i < g->kh; i++) {                                              \
 			long hlo, hhi;                                                          \
 			valid_range(i, g->sh, g->ph, g->h, ho, &hlo, &hhi);                     \
@@ -59,7 +60,7 @@ static void valid_range(long k, long stride, long pad, long n, long out, long *l
 				long wlo, whi;                                                  \
 				valid_range(j, g->sw, g->pw, g->w, wo, &wlo, &whi);             \
 				long last = (wo - 1) * g->sw - g->pw + j;                       \
-				for (long ci = 0; ci < g->c; ci++) {                            \
+				{                                                               \
 					T *row = col + ((ci * g->kh + i) * g->kw + j) * ld;     \
 					const T *plane = x + ci * g->h * g->w;                  \
 					if (i >= g->sh) {                                       \
@@ -88,6 +89,7 @@ static void valid_range(long k, long stride, long pad, long n, long out, long *l
 	AVB_CLONES void avb_col2im_rows_##S(const avb_conv *g, const T *col, long ld, T *dx) { \
 		long ho = g->ho, wo = g->wo;                                                    \
 		memset(dx, 0, g->c * g->h * g->w * sizeof(T));                                  \
+		for (long ci = 0; ci < g->c; ci++)                                              \
 		for (long i = 0; i < g->kh; i++) {                                              \
 			long hlo, hhi;                                                          \
 			valid_range(i, g->sh, g->ph, g->h, ho, &hlo, &hhi);                     \
@@ -95,7 +97,7 @@ static void valid_range(long k, long stride, long pad, long n, long out, long *l
 				long wlo, whi;                                                  \
 				valid_range(j, g->sw, g->pw, g->w, wo, &wlo, &whi);             \
 				long off = wlo * g->sw - g->pw + j, n = whi - wlo;              \
-				for (long ci = 0; ci < g->c; ci++) {                            \
+				{                                                               \
 					const T *row = col + ((ci * g->kh + i) * g->kw + j) * ld; \
 					T *plane = dx + ci * g->h * g->w;                       \
 					for (long oh = hlo; oh < hhi; oh++) {                   \
