@@ -26,13 +26,14 @@ type convShape struct {
 // im2col and col2im go through an index table, a group of samples at a
 // time, for outputs narrower than tableWidth and tableBackWidth, and by
 // rows otherwise: a row of a few elements costs more to set up than to
-// copy. Measured on the CREMA-D and tiny layers: im2col by the table is
-// faster up to 13 wide (by rows 1.1–1.6 ns per element at 47–56 wide, the
-// table 1.2–1.7); the table's scatter-add in col2im is slower than rows
-// from 7 wide on (e.g. the backward of a 13-wide layer 2.6 against 2.7
-// ms), faster at 2 and 4 wide.
+// copy. Measured on the tiny layers' batches (1 thread, since im2col by
+// rows takes a channel at a time): im2col by rows is faster from 13 wide
+// on (0.31 against 0.34 ms at 13 wide, 0.26 against 0.41 at 16, 0.38
+// against 0.76 at 25), the table up to 8 wide (0.55 against 0.64 ms at 8,
+// 0.25 against 0.43 at 7); the table's scatter-add in col2im is slower
+// than rows from 8 wide on, level at 7, faster at 2 and 4 wide.
 const (
-	tableWidth     = 24
+	tableWidth     = 10
 	tableBackWidth = 6
 )
 
