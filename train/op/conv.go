@@ -19,8 +19,11 @@ import (
 // into one block per core, each worker running im2col, its gemms, the
 // bias and ReLU, and in the backward pass the ReLU mask, col2im and its
 // share of the filter and bias gradients, with a single-threaded BLAS
-// (blas_openblas.go). Outputs and work buffers are kept by the ops and
-// reused from step to step. The gradients are exact (conv_test.go checks
+// (blas_openblas.go); a first layer of few im2col rows and wide outputs
+// runs its forward pass, and its filter gradient when dx is not asked for,
+// in the narrow kernels instead (no im2col, no gemm; see narrowRows).
+// Outputs and work buffers are kept by the ops and reused from step to
+// step. The gradients are exact (conv_test.go checks
 // them against central finite differences and against gorgonia's Conv2d):
 //
 //	dz  = dy ⊙ (y > 0)         (dz = dy without the ReLU)

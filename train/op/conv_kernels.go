@@ -21,18 +21,38 @@ type convShape struct {
 	group        int  // samples per gemm
 	table        bool // im2col goes through a colIndex
 	tableBack    bool // col2im goes through a colIndex
+	narrow       bool // the forward pass (and the filter gradient without dx) use the narrow kernels
 }
+
+// The narrow kernels (narrowForward, narrowGrad) take convolutions of at
+// most narrowRows im2col rows (c·kh·kw) and outputs at least narrowWidth
+// wide: a first layer's 9 or 27 rows make a shallow gemm (20–26 GFLOP/s
+// for its filter gradient on the CREMA-D shapes, 50–100 for the later
+// layers'), behind an im2col matrix written and read back and a masked
+// copy of dy. The kernels gather the taps of one output row at a time
+// instead and compute 4 output channels by two vectors of columns in
+// registers, with FMA where the machine has it (so their sums round
+// differently from the gemm's); narrower outputs would waste most of those
+// vectors. Measured (forward and filter gradient, batch 32, 1 thread,
+// paired in one process): the CREMA-D first layers 18.9 → 11.1 ms (audio,
+// 94 wide) and 40.4 → 30.5 ms (video, 112 wide); the tiny preset's audio
+// layer (50 wide) 0.97 → 1.31 ms, hence the width bound.
+const (
+	narrowRows  = 32
+	narrowWidth = 64
+)
 
 // im2col and col2im go through an index table, a group of samples at a
 // time, for outputs narrower than tableWidth and tableBackWidth, and by
 // rows otherwise: a row of a few elements costs more to set up than to
-// copy. Measured on the CREMA-D and tiny layers: im2col by the table is
-// faster up to 13 wide (by rows 1.1–1.6 ns per element at 47–56 wide, the
-// table 1.2–1.7); the table's scatter-add in col2im is slower than rows
-// from 7 wide on (e.g. the backward of a 13-wide layer 2.6 against 2.7
-// ms), faster at 2 and 4 wide.
+// copy. Measured on the tiny layers' batches (1 thread, since im2col by
+// rows takes a channel at a time): im2col by rows is faster from 13 wide
+// on (0.31 against 0.34 ms at 13 wide, 0.26 against 0.41 at 16, 0.38
+// against 0.76 at 25), the table up to 8 wide (0.55 against 0.64 ms at 8,
+// 0.25 against 0.43 at 7); the table's scatter-add in col2im is slower
+// than rows from 8 wide on, level at 7, faster at 2 and 4 wide.
 const (
-	tableWidth     = 24
+	tableWidth     = 10
 	tableBackWidth = 6
 )
 
@@ -40,9 +60,21 @@ func newConvShape(g Geom, xs, ws tensor.Shape) convShape {
 	s := convShape{g: g, n: xs[0], c: xs[1], h: xs[2], w: xs[3], cout: ws[0]}
 	s.ho, s.wo = g.OutSize(s.h, s.w)
 	s.ck, s.hw = s.c*g.KH*g.KW, s.ho*s.wo
+	// The group is the smallest divisor of a worker's share of samples
+	// that reaches groupCols columns (or the whole share): every worker
+	// then gets the same number of whole groups. A fixed group (3 samples
+	// of a 14×14 output in 16 samples a worker, 32 of 4×4 in 48) left one
+	// worker a group more than the other.
 	perCore := (s.n + Parallelism() - 1) / Parallelism()
-	s.group = max(1, min((groupCols+s.hw-1)/s.hw, perCore))
+	s.group = max(1, perCore)
+	for d := max(1, (groupCols+s.hw-1)/s.hw); d < perCore; d++ {
+		if perCore%d == 0 {
+			s.group = d
+			break
+		}
+	}
 	s.table, s.tableBack = s.wo < tableWidth, s.wo < tableBackWidth
+	s.narrow = s.ck <= narrowRows && s.wo >= narrowWidth && !g.direct()
 	return s
 }
 
@@ -66,10 +98,11 @@ func (s convShape) groupAt(k int) (first, count int) {
 	return first, min(s.group, s.n-first)
 }
 
-// colLen is the size of the im2col matrices of the batch (0 for a direct
-// kernel, which needs none).
+// colLen is the size of the im2col matrices of the batch the forward pass
+// keeps (0 for a direct kernel, which needs none, and for the narrow
+// kernels, which make none).
 func (s convShape) colLen() int {
-	if s.g.direct() {
+	if s.g.direct() || s.narrow {
 		return 0
 	}
 	return s.n * s.ck * s.hw
@@ -98,8 +131,23 @@ func columns[T float32 | float64](s convShape, idx []int32, kept, x, buf, pad []
 
 // convForward computes y [n,cout,ho,wo] = conv(x [n,c,h,w], w [cout,c,kh,kw])
 // + bias, then max(·, 0) when relu. With kept (len colLen) the im2col
-// matrices are left there. idx is s's colIndex (nil without a table path).
+// matrices are left there (a narrow convolution, computed by
+// narrowForward a sample at a time, makes none: its colLen is 0). idx is
+// s's colIndex (nil without a table path).
 func convForward[T float32 | float64](s convShape, idx []int32, work *scratch, kept, x, w, bias, y []T, relu bool) {
+	if s.narrow {
+		// The filters padded with zeros to whole tiles, then each worker's rows.
+		nw, per := narrowOut(s.cout)*s.ck, narrowLen[T](s)
+		buf := scratchOf[T](work, nw+workers(s.n)*per)
+		clear(buf[copy(buf[:nw], w):nw])
+		blocks(s.n, 1, func(wk, lo, hi int) {
+			rows := buf[nw+wk*per : nw+(wk+1)*per]
+			for i := lo; i < hi; i++ {
+				narrowForward(s, sample(x, i, s.size()), buf[:nw], bias, sample(y, i, s.cout*s.hw), relu, rows)
+			}
+		})
+		return
+	}
 	ngroups := s.groups()
 	p := workers(ngroups)
 	colLen, tmpLen := 0, 0
@@ -144,20 +192,35 @@ func convForward[T float32 | float64](s convShape, idx []int32, work *scratch, k
 // the ReLU), dy is masked by y > 0 first. kept, if not nil, holds the
 // batch's im2col matrices from the forward pass. Each worker sums the
 // filter and bias gradients of its block of groups, in sample order; the
-// blocks are then added in order.
+// blocks are then added in order. Without dx, a narrow convolution's
+// filter and bias gradients come from narrowGrad, a sample at a time.
 func convBackward[T float32 | float64](s convShape, idx []int32, work *scratch, kept, x, w, y, dy, dx, dw, db []T) {
 	ngroups := s.groups()
 	p := workers(ngroups)
+	// The narrow kernels compute the filter and bias gradients when dx is
+	// not asked for, in their own rows and lanes (narrowLen+narrowLanes a
+	// worker); the gemm path in dz, the columns, the filter gradient
+	// transposed (dwt), the columns' gradient and pad.
+	narrow := s.narrow && dx == nil
 	aliasDz := y == nil && s.group == 1
-	dzLen, colLen, dcolLen, partLen := 0, 0, 0, 0
-	if !aliasDz {
-		dzLen = s.cout * s.group * s.hw
-	}
-	if dw != nil && kept == nil && !s.aliasesInput(s.group) {
-		colLen = s.ck * s.group * s.hw
-	}
-	if dx != nil && !s.aliasesInput(s.group) {
-		dcolLen = s.ck * s.group * s.hw
+	dzLen, colLen, dwtLen, dcolLen, padLen, narrowBuf, partLen := 0, 0, 0, 0, 0, 0, 0
+	switch {
+	case narrow:
+		narrowBuf = narrowLen[T](s) + narrowLanes[T](s)
+	default:
+		if !aliasDz {
+			dzLen = s.cout * s.group * s.hw
+		}
+		if dw != nil && kept == nil && !s.aliasesInput(s.group) {
+			colLen = s.ck * s.group * s.hw
+		}
+		if dw != nil {
+			dwtLen = s.ck * s.cout
+		}
+		if dx != nil && !s.aliasesInput(s.group) {
+			dcolLen = s.ck * s.group * s.hw
+		}
+		padLen = s.padLen()
 	}
 	if dw != nil {
 		partLen += s.cout * s.ck
@@ -165,7 +228,7 @@ func convBackward[T float32 | float64](s convShape, idx []int32, work *scratch, 
 	if db != nil {
 		partLen += s.cout
 	}
-	per := dzLen + colLen + dcolLen + s.padLen()
+	per := dzLen + colLen + dwtLen + dcolLen + padLen + narrowBuf
 	buf := scratchOf[T](work, p*per+(p-1)*partLen)
 	parts := buf[p*per:]
 	// split cuts a worker's partial sums into its filter and bias parts.
@@ -180,14 +243,32 @@ func convBackward[T float32 | float64](s convShape, idx []int32, work *scratch, 
 	}
 	blocks(ngroups, 1, func(wk, lo, hi int) {
 		mine := buf[wk*per : (wk+1)*per]
-		dzBuf, cols := mine[:dzLen], mine[dzLen:dzLen+colLen]
-		dcols, pad := mine[dzLen+colLen:dzLen+colLen+dcolLen], mine[dzLen+colLen+dcolLen:]
+		cut := func(n int) []T {
+			part := mine[:n]
+			mine = mine[n:]
+			return part
+		}
+		dzBuf, cols, dwt, dcols, pad := cut(dzLen), cut(colLen), cut(dwtLen), cut(dcolLen), cut(padLen)
+		var rows, lanes []T
+		if narrow {
+			rows, lanes = mine[:narrowLen[T](s)], mine[narrowLen[T](s):]
+		}
 		accW, accB := dw, db // worker 0 sums into the gradients themselves
 		if wk > 0 {
 			accW, accB = split(parts[(wk-1)*partLen : wk*partLen])
 		}
 		for k := lo; k < hi; k++ {
 			first, count := s.groupAt(k)
+			if narrow {
+				for i := first; i < first+count; i++ {
+					var yi []T
+					if y != nil {
+						yi = sample(y, i, s.cout*s.hw)
+					}
+					narrowGrad(s, sample(x, i, s.size()), yi, sample(dy, i, s.cout*s.hw), rows, lanes, accW, accB, i == lo*s.group)
+				}
+				continue
+			}
 			ld := count * s.hw
 			// dz [cout, count·hw]: the group's masked output gradient.
 			dz := sample(dy, first, s.cout*s.hw)
@@ -207,8 +288,11 @@ func convBackward[T float32 | float64](s convShape, idx []int32, work *scratch, 
 				if k > lo {
 					beta = 1
 				}
+				// dwᵀ = Σ col · dzᵀ [ck, cout], transposed into dw at the end:
+				// OpenBLAS runs it faster than dw = Σ dz · colᵀ (by 10–20% on
+				// most CREMA-D and tiny layers, timed alone).
 				col := columns(s, idx, kept, x, cols, pad, first, count)
-				gemm(blas.NoTrans, blas.Trans, s.cout, s.ck, ld, dz, ld, col, ld, beta, accW, s.ck)
+				gemm(blas.NoTrans, blas.Trans, s.ck, s.cout, ld, col, ld, dz, ld, beta, dwt, s.cout)
 			}
 			if dx == nil {
 				continue
@@ -221,11 +305,24 @@ func convBackward[T float32 | float64](s convShape, idx []int32, work *scratch, 
 			gemm(blas.Trans, blas.NoTrans, s.ck, ld, s.cout, w, s.ck, dz, ld, 0, dcol, ld)
 			col2im(s, idx, pad, dcol, dx, first, count)
 		}
+		if accW != nil && !narrow {
+			transpose(accW, dwt, s.ck, s.cout)
+		}
 	})
 	for wk := 1; wk < p; wk++ {
 		pw, pb := split(parts[(wk-1)*partLen : wk*partLen])
 		addTo(dw, pw)
 		addTo(db, pb)
+	}
+}
+
+// transpose sets dst [cols, rows] to the transpose of src [rows, cols].
+func transpose[T any](dst, src []T, rows, cols int) {
+	src, dst = src[:rows*cols], dst[:rows*cols]
+	for r := 0; r < rows; r++ {
+		for c, v := range src[r*cols : (r+1)*cols] {
+			dst[c*rows+r] = v
+		}
 	}
 }
 

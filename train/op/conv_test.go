@@ -53,11 +53,13 @@ type convCase struct {
 }
 
 // convCases cover every kernel path: samples in groups (small outputs)
-// and one at a time (outputs of groupCols positions or more, the last
-// two), im2col through the index table (outputs narrower than tableWidth)
-// and by rows (the last five), col2im through the table (narrower than
-// tableBackWidth) and by rows, strides 1, 2 and 3, padding, 1×1 kernels
-// with and without their own im2col, and the fused ReLU.
+// and one at a time (outputs of groupCols positions or more: the large
+// cases), im2col through the index table (outputs narrower than
+// tableWidth) and by rows (the wide, large and narrow cases), col2im
+// through the table (narrower than tableBackWidth) and by rows, the narrow
+// kernels (the narrow cases, one with fewer output channels than a tile),
+// strides 1, 2 and 3, padding, 1×1 kernels with and without their own
+// im2col, and the fused ReLU.
 var convCases = []convCase{
 	{"3x3s2p1", []int{3, 2, 9, 8}, []int{4, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true, false},
 	{"3x3s2p1relu", []int{5, 2, 9, 8}, []int{4, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true, true},
@@ -72,6 +74,8 @@ var convCases = []convCase{
 	{"3x3s3p1wide", []int{2, 2, 8, 75}, []int{2, 2, 3, 3}, Geom{3, 3, 3, 3, 1, 1}, true, false},
 	{"3x3s1p1large", []int{3, 2, 24, 26}, []int{3, 2, 3, 3}, Geom{3, 3, 1, 1, 1, 1}, true, true},
 	{"1x1s1p0large", []int{3, 2, 24, 26}, []int{3, 2, 1, 1}, Geom{1, 1, 1, 1, 0, 0}, true, false},
+	{"3x3s2p1narrow", []int{3, 2, 5, 130}, []int{5, 2, 3, 3}, Geom{3, 3, 2, 2, 1, 1}, true, true},
+	{"3x3s1p1narrow", []int{2, 3, 3, 66}, []int{3, 3, 3, 3}, Geom{3, 3, 1, 1, 1, 1}, false, false},
 }
 
 func casesNamed(names ...string) []convCase {
@@ -101,11 +105,18 @@ func randVals(r *rand.Rand, n int) []float64 {
 	return v
 }
 
+// The convolutions convGraphGrads builds.
+const (
+	ours        = iota // Conv2D, with the gradient of x
+	oursNoInput        // Conv2D without it (Input false): only w and b
+	theirs             // gorgonia's Conv2d (and Rectify)
+)
+
 // convGraphGrads builds loss = Σ r ⊙ (y² + y) for y = conv(x, w) (+ b) (and
 // max(·, 0) for ReLU cases; the linear term makes the gradient at y = 0
-// tell whether it is masked), with our op (ours) or gorgonia's Conv2d (and
-// Rectify), and returns y, the loss and the gradients w.r.t. x, w and b.
-func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (y []float64, loss float64, grads [][]float64) {
+// tell whether it is masked), with the convolution impl, and returns y, the
+// loss and the gradients w.r.t. x (but for oursNoInput), w and b.
+func convGraphGrads(t *testing.T, c convCase, impl int, x, w, b, r []float64) (y []float64, loss float64, grads [][]float64) {
 	t.Helper()
 	g := G.NewGraph()
 	xn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.xs...), G.WithName("x"),
@@ -113,6 +124,9 @@ func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (
 	wn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(c.ws...), G.WithName("w"),
 		G.WithValue(tensor.New(tensor.WithShape(c.ws...), tensor.WithBacking(append([]float64(nil), w...)))))
 	wrt := G.Nodes{xn, wn}
+	if impl == oursNoInput {
+		wrt = wrt[1:]
+	}
 	var bn *G.Node
 	if c.bias {
 		bn = G.NewVector(g, tensor.Float64, G.WithShape(c.ws[0]), G.WithName("b"),
@@ -121,8 +135,8 @@ func convGraphGrads(t *testing.T, c convCase, ours bool, x, w, b, r []float64) (
 	}
 	var yn *G.Node
 	var err error
-	if ours {
-		yn, err = Conv2D(xn, wn, bn, c.g, ConvOptions{ReLU: c.relu, Input: true})
+	if impl != theirs {
+		yn, err = Conv2D(xn, wn, bn, c.g, ConvOptions{ReLU: c.relu, Input: impl == ours})
 	} else {
 		yn, err = G.Conv2d(xn, wn, tensor.Shape{c.g.KH, c.g.KW}, []int{c.g.PH, c.g.PW}, []int{c.g.SH, c.g.SW}, []int{1, 1})
 		if err == nil && bn != nil {
@@ -195,18 +209,26 @@ func testConv2dGradients(t *testing.T) {
 				ref = relu64(ref)
 			}
 			rw := randVals(r, len(ref))
-			y, _, ours := convGraphGrads(t, c, true, x, w, b, rw)
+			y, _, got := convGraphGrads(t, c, ours, x, w, b, rw)
 			if d := maxRelDiff(y, ref); d > 1e-12 {
 				t.Fatalf("forward differs from the naive convolution by %.3g (relative)", d)
 			}
-			yg, _, theirs := convGraphGrads(t, c, false, x, w, b, rw)
+			yg, _, want := convGraphGrads(t, c, theirs, x, w, b, rw)
 			if d := maxRelDiff(yg, ref); d > 1e-12 {
 				t.Fatalf("gorgonia's Conv2d differs from the naive convolution by %.3g", d)
 			}
 			names := []string{"dx", "dw", "db"}
-			for k := range ours {
-				if d := maxRelDiff(ours[k], theirs[k]); d > 1e-12 {
+			for k := range got {
+				if d := maxRelDiff(got[k], want[k]); d > 1e-12 {
 					t.Errorf("%s differs from gorgonia's by %.3g (relative)", names[k], d)
+				}
+			}
+			// Without dx the filter and bias gradients take their own path
+			// for the narrow kernels.
+			_, _, params := convGraphGrads(t, c, oursNoInput, x, w, b, rw)
+			for k := range params {
+				if d := maxRelDiff(params[k], want[k+1]); d > 1e-12 {
+					t.Errorf("%s without dx differs from gorgonia's by %.3g (relative)", names[k+1], d)
 				}
 			}
 			// Central differences of loss(x, w, b) = Σ r ⊙ (y² + y), y = conv(x, w, b)
@@ -223,7 +245,7 @@ func testConv2dGradients(t *testing.T) {
 			}
 			vars := [][]float64{x, w, b}
 			const h = 1e-5
-			for k, v := range vars[:len(ours)] {
+			for k, v := range vars[:len(got)] {
 				for trial := 0; trial < 12; trial++ {
 					i := r.IntN(len(v))
 					old := v[i]
@@ -233,8 +255,8 @@ func testConv2dGradients(t *testing.T) {
 					lm := lossAt(x, w, b)
 					v[i] = old
 					fd := (lp - lm) / (2 * h)
-					if diff := math.Abs(fd - ours[k][i]); diff > 1e-6*math.Max(1, math.Abs(fd)) {
-						t.Errorf("%s[%d] = %.10g, central difference %.10g", names[k], i, ours[k][i], fd)
+					if diff := math.Abs(fd - got[k][i]); diff > 1e-6*math.Max(1, math.Abs(fd)) {
+						t.Errorf("%s[%d] = %.10g, central difference %.10g", names[k], i, got[k][i], fd)
 					}
 				}
 			}
@@ -270,6 +292,61 @@ func TestConv2dFloat32(t *testing.T) {
 	for i, v := range y.Data().([]float32) {
 		if math.Abs(float64(v)-ref[i]) > 1e-4*math.Max(1, math.Abs(ref[i])) {
 			t.Fatalf("y[%d] = %g, want %g", i, v, ref[i])
+		}
+	}
+}
+
+// convDirect runs convForward and convBackward on one case (bias always,
+// the case's ReLU), with the forward pass's columns kept, and returns y
+// and the gradients dx (nil without withDx), dw and db for dy.
+func convDirect[T float32 | float64](c convCase, x, w, b, dy []T, withDx bool) (y, dx, dw, db []T) {
+	s := newConvShape(c.g, c.xs, c.ws)
+	var idx colIndex
+	var work, bwork scratch
+	cache := colCache{on: true}
+	y = make([]T, s.n*s.cout*s.hw)
+	convForward(s, idx.of(s), &work, keepCols(&cache, x, s.colLen()), x, w, b, y, c.relu)
+	var ym []T
+	if c.relu {
+		ym = y
+	}
+	if withDx {
+		dx = make([]T, len(x))
+	}
+	dw, db = make([]T, len(w)), make([]T, len(b))
+	convBackward(s, idx.of(s), &bwork, takeCols(&cache, x, s.colLen()), x, w, ym, dy, dx, dw, db)
+	return y, dx, dw, db
+}
+
+// TestConvFloat32MatchesFloat64 checks every case's float32 kernels, with
+// and without dx, against the float64 ones.
+func TestConvFloat32MatchesFloat64(t *testing.T) {
+	to32 := func(v []float64) []float32 {
+		o := make([]float32, len(v))
+		for i, x := range v {
+			o[i] = float32(x)
+		}
+		return o
+	}
+	to64 := func(v []float32) []float64 {
+		o := make([]float64, len(v))
+		for i, x := range v {
+			o[i] = float64(x)
+		}
+		return o
+	}
+	for _, c := range convCases {
+		r := rand.New(rand.NewPCG(7, uint64(len(c.name))))
+		s := newConvShape(c.g, c.xs, c.ws)
+		x, w, b, dy := randVals(r, prod(c.xs)), randVals(r, prod(c.ws)), randVals(r, c.ws[0]), randVals(r, s.n*s.cout*s.hw)
+		for _, withDx := range []bool{false, true} {
+			y64, dx64, dw64, db64 := convDirect(c, x, w, b, dy, withDx)
+			y32, dx32, dw32, db32 := convDirect(c, to32(x), to32(w), to32(b), to32(dy), withDx)
+			for k, p := range [][2][]float64{{y64, to64(y32)}, {dx64, to64(dx32)}, {dw64, to64(dw32)}, {db64, to64(db32)}} {
+				if d := maxRelDiff(p[1], p[0]); d > 1e-5 {
+					t.Errorf("%s dx=%t: float32 %s differs from float64 by %.3g (relative)", c.name, withDx, []string{"y", "dx", "dw", "db"}[k], d)
+				}
+			}
 		}
 	}
 }
@@ -398,7 +475,7 @@ func TestConv2dRunsAgain(t *testing.T) {
 					got = append(got, Float64s(n.Value()))
 				}
 			}
-			_, _, want := convGraphGrads(t, c, true, x2, w, b, rw)
+			_, _, want := convGraphGrads(t, c, ours, x2, w, b, rw)
 			for k := range want {
 				if d := maxRelDiff(got[k], want[k]); d != 0 {
 					t.Errorf("gradient %d of the second run differs from a fresh graph's by %.3g", k, d)
@@ -417,8 +494,9 @@ func TestConvCasesCoverEveryPath(t *testing.T) {
 		seen[fmt.Sprintf("table=%t grouped=%t", s.table, s.group > 1)] = true
 		seen[fmt.Sprintf("table=%t tableBack=%t", s.table, s.tableBack)] = true
 		seen[fmt.Sprintf("alias=%t", s.aliasesInput(s.group))] = true
+		seen[fmt.Sprintf("narrow=%t", s.narrow)] = true
 	}
-	for _, want := range []string{"table=true grouped=true", "table=false grouped=true", "table=false grouped=false", "alias=true", "alias=false",
+	for _, want := range []string{"table=true grouped=true", "table=false grouped=true", "table=false grouped=false", "alias=true", "alias=false", "narrow=true", "narrow=false",
 		"table=true tableBack=true", "table=true tableBack=false", "table=false tableBack=false"} {
 		if !seen[want] {
 			t.Errorf("no case with %s", want)

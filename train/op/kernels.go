@@ -192,3 +192,70 @@ func biasSums[T float32 | float64](dz []T, ld, cout, hw, count int, acc []T, fir
 		C.avb_bias_sums_f64(f64p(dz), C.long(ld), C.long(cout), C.long(hw), C.long(count), f64p(acc), f)
 	}
 }
+
+// narrowLen is the scratch narrowForward and narrowGrad need for their
+// rows (elements), narrowLanes narrowGrad's partial sums, narrowOut the
+// number of filters narrowForward reads (cout rounded up to whole tiles).
+func narrowLen[T float32 | float64](s convShape) int {
+	var z T
+	return int(C.avb_narrow_rows(cgeom(s), C.long(s.cout), C.long(unsafe.Sizeof(z))))
+}
+func narrowLanes[T float32 | float64](s convShape) int {
+	var z T
+	return int(C.avb_narrow_lanes(cgeom(s), C.long(s.cout), C.long(unsafe.Sizeof(z))))
+}
+func narrowOut(cout int) int { return int(C.avb_narrow_out(C.long(cout))) }
+
+// narrowForward sets one sample's output y [cout,ho,wo] to conv(x
+// [c,h,w], w) + bias (none when bias is nil), then max(·, 0) when relu,
+// with no im2col matrix: it gathers the kernel taps' inputs of one output
+// row at a time into rows (narrowLen elements) and sums them, for a few
+// output channels and columns at a time, in registers, bias last. w holds
+// narrowOut(cout) filters, zero past cout.
+func narrowForward[T float32 | float64](s convShape, x, w, bias, y []T, relu bool, rows []T) {
+	need(x, s.size(), "convolution input")
+	need(w, narrowOut(s.cout)*s.ck, "padded filters")
+	need(y, s.cout*s.hw, "convolution output")
+	need(rows, narrowLen[T](s), "narrow kernel rows")
+	if bias != nil {
+		need(bias, s.cout, "bias")
+	}
+	r := C.int(0)
+	if relu {
+		r = 1
+	}
+	if is32[T]() {
+		C.avb_narrow_fwd_f32(cgeom(s), f32p(x), f32p(w), C.long(s.cout), f32p(bias), r, f32p(rows), f32p(y))
+	} else {
+		C.avb_narrow_fwd_f64(cgeom(s), f64p(x), f64p(w), C.long(s.cout), f64p(bias), r, f64p(rows), f64p(y))
+	}
+}
+
+// narrowGrad adds one sample's filter gradient [cout, ck] to dw and its
+// bias gradient to db (none when db is nil), or sets them to it with
+// first: dz = dy [cout,ho,wo], masked by y > 0 when y is not nil, against
+// the kernel taps' inputs gathered one output row at a time into rows
+// (narrowLen elements). Each sum runs in one vector of partial sums in
+// lanes (narrowLanes elements), whose lanes are added last.
+func narrowGrad[T float32 | float64](s convShape, x, y, dy, rows, lanes, dw, db []T, first bool) {
+	need(x, s.size(), "convolution input")
+	need(dy, s.cout*s.hw, "output gradient")
+	need(dw, s.cout*s.ck, "filter gradient")
+	need(rows, narrowLen[T](s), "narrow kernel rows")
+	need(lanes, narrowLanes[T](s), "narrow kernel partial sums")
+	if y != nil {
+		need(y, s.cout*s.hw, "convolution output")
+	}
+	if db != nil {
+		need(db, s.cout, "bias gradient")
+	}
+	f := C.int(0)
+	if first {
+		f = 1
+	}
+	if is32[T]() {
+		C.avb_narrow_grad_f32(cgeom(s), f32p(x), f32p(y), f32p(dy), C.long(s.cout), f32p(rows), f32p(lanes), f32p(dw), f32p(db), f)
+	} else {
+		C.avb_narrow_grad_f64(cgeom(s), f64p(x), f64p(y), f64p(dy), C.long(s.cout), f64p(rows), f64p(lanes), f64p(dw), f64p(db), f)
+	}
+}

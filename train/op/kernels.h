@@ -1,8 +1,10 @@
 // Element-wise and copy kernels of the convolution and ReLU ops, in C so
 // that the compiler vectorizes them (Go does not): measured on the CREMA-D
 // step, bias+ReLU at 0.3 ns per element against 1.4–1.8 in Go, and the
-// stride-2 gathers of im2col at 0.3 against 0.8. kernels.go wraps them;
-// every function exists for float (_f32) and double (_f64).
+// stride-2 gathers of im2col at 0.3 against 0.8; and the narrow
+// convolution kernels of first layers (see narrowRows in conv_kernels.go).
+// kernels.go wraps them; every function exists for float (_f32) and double
+// (_f64).
 #ifndef AVB_OP_KERNELS_H
 #define AVB_OP_KERNELS_H
 
@@ -32,9 +34,17 @@ typedef struct {
 	void avb_conv_dz_##S(T *dz, long ld, const T *dy, const T *y, long cout, long hw,    \
 		long count);                                                                   \
 	void avb_bias_sums_##S(const T *dz, long ld, long cout, long hw, long count, T *acc, \
-		int first);
+		int first);                                                                    \
+	void avb_narrow_fwd_##S(const avb_conv *g, const T *x, const T *w, long cout,          \
+		const T *bias, int relu, T *rows, T *y);                                       \
+	void avb_narrow_grad_##S(const avb_conv *g, const T *x, const T *y, const T *dy,      \
+		long cout, T *rows, T *lanes, T *dw, T *db, int first);
 
 AVB_DECLARE(float, f32)
 AVB_DECLARE(double, f64)
+
+long avb_narrow_rows(const avb_conv *g, long cout, long elem);
+long avb_narrow_lanes(const avb_conv *g, long cout, long elem);
+long avb_narrow_out(long cout);
 
 #endif
