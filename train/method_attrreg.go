@@ -85,7 +85,7 @@ func (c *AttrRegConfig) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Lambda, "lambda", c.Lambda, "attr-reg: weight λ of the share penalty (with --lambda-mode adaptive its start value)")
 	fs.Var(&c.LambdaMode, "lambda-mode", "attr-reg: `mode` adaptive (λ follows the share error toward --tolerance) or fixed")
 	fs.Float64Var(&c.Tolerance, "tolerance", c.Tolerance, "attr-reg: the mean shares should end within this of --target (model selection admits only such epochs; the adaptive λ aims at half of it)")
-	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's largest step per training step (log λ += rate·clip((error − tolerance)/tolerance, ±1))")
+	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's largest step per training step (log λ += rate·clip((error − tolerance/2)/(tolerance/2), ±1))")
 	fs.Float64Var(&c.LambdaMax, "lambda-max", c.LambdaMax, "attr-reg: upper bound of the adaptive λ")
 	fs.Var(&c.Weights, "penalty-weights", "attr-reg: average the per-sample penalty with the `weights` attribution (each sample's total attribution) or uniform (the paper's batch mean)")
 	fs.BoolVar(&c.PenaltyToEncoders, "penalty-to-encoders", c.PenaltyToEncoders,
@@ -133,8 +133,9 @@ func init() {
 }
 
 // attrReg adds λ·R to the cross-entropy, R = Σ_m |s_m − r_m| averaged over
-// the batch (uniformly, or weighted by each sample's Σ_m a_m), where s_m = a_m / Σ_k a_k are the shares of the pooled
-// attributions a_m = pool(A_m) of the attributed quantity q (Config's
+// the batch (weighted by each sample's Σ_m a_m, or uniformly), where
+// s_m = a_m / Σ_k a_k are the shares of the pooled attributions
+// a_m = pool(A_m) of the attributed quantity q (Config's
 // AttrQuantity of the AttrClass class) and r the target. A_m is, by
 // Config.AttrMethod, Grad×Input ∂q/∂e_m ⊙ e_m or Integrated Gradients
 // (e_m − b_m) ⊙ mean_j ∂q/∂e_m(b + α_j(e − b)) over AttrSteps midpoints α_j

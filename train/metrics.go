@@ -13,10 +13,10 @@ import (
 //
 // Shares are the run's shares on the embeddings (quantity, class, method,
 // baseline and norm as configured; unimodal runs report 1 for their
-// modality). ProbeAudio and
-// ProbeVideo are the accuracies of the head with the other modality's
-// embedding set to zero; for unimodal runs they equal Accuracy for the used
-// modality and 0 for the other. RealUse (val and test lines, eval) says how
+// modality); Penalty is Σ_m |s_m − r_m| averaged uniformly over the clips.
+// ProbeAudio and ProbeVideo are the accuracies of the head with the other
+// modality's embedding set to zero; for unimodal runs they equal Accuracy
+// for the used modality and 0 for the other. RealUse (val and test lines, eval) says how
 // much the decision depends on each modality.
 type Metrics struct {
 	Epoch         int       `json:"epoch"`
