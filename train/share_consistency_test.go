@@ -78,9 +78,6 @@ func stepTrainer(t *testing.T, cfg Config) (*trainer, *batch) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Method == nil {
-		cfg.Method = tr.cfg.Method
-	}
 	bt := <-tr.ld.free
 	if err := tr.ld.fill(bt, tr.splits[ingest.SplitTrain][:cfg.Batch]); err != nil {
 		t.Fatal(err)

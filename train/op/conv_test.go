@@ -156,16 +156,7 @@ func convGraphGrads(t *testing.T, c convCase, impl int, x, w, b, r []float64) (y
 	var yv G.Value
 	G.Read(yn, &yv)
 	ln := must(G.Sum(must(G.HadamardProd(rn, must(G.Add(must(G.Square(yn)), yn))))))
-	gn, err := G.Grad(ln, wrt...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range gn {
+	for _, n := range runGrad(t, g, ln, wrt...) {
 		grads = append(grads, Float64s(n.Value()))
 	}
 	return append([]float64(nil), yv.Data().([]float64)...), Float64s(ln.Value())[0], grads
@@ -409,7 +400,14 @@ func weightedGrad(t *testing.T, g *G.ExprGraph, x, y, r *G.Node) (yv []float64, 
 	var v G.Value
 	G.Read(y, &v)
 	ln := must(G.Sum(must(G.HadamardProd(r, y))))
-	gr, err := G.Grad(ln, x)
+	gr := runGrad(t, g, ln, x)
+	return Float64s(v), Float64s(ln.Value())[0], Float64s(gr[0].Value())
+}
+
+// runGrad adds ∂loss/∂wrt to g, runs g once and returns the gradient nodes.
+func runGrad(t *testing.T, g *G.ExprGraph, loss *G.Node, wrt ...*G.Node) G.Nodes {
+	t.Helper()
+	gr, err := G.Grad(loss, wrt...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +416,7 @@ func weightedGrad(t *testing.T, g *G.ExprGraph, x, y, r *G.Node) (yv []float64, 
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	return Float64s(v), Float64s(ln.Value())[0], Float64s(gr[0].Value())
+	return gr
 }
 
 func must(n *G.Node, err error) *G.Node {

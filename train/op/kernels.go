@@ -33,6 +33,14 @@ func is32[T float32 | float64]() bool {
 
 // need panics unless x holds at least n elements: a C kernel would write
 // past it.
+// cbool is b as a C int, 1 or 0.
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func need[T any](x []T, n int, what string) {
 	if len(x) < n {
 		panic(fmt.Sprintf("op: %s has %d elements, the kernel needs %d", what, len(x), n))
@@ -116,10 +124,7 @@ func col2imTable[T float32 | float64](s convShape, idx []int32, col, pad, dx []T
 // a NaN stays NaN).
 func biasReLU[T float32 | float64](dst, src []T, b T, relu bool) {
 	need(dst, len(src), "bias/ReLU output")
-	r := C.int(0)
-	if relu {
-		r = 1
-	}
+	r := cbool(relu)
 	if is32[T]() {
 		C.avb_bias_relu_f32(f32p(dst), f32p(src), C.long(len(src)), C.float(b), r)
 	} else {
@@ -150,10 +155,7 @@ func convOut[T float32 | float64](y, src []T, ld, cout, hw, count int, bias []T,
 	if bias != nil {
 		need(bias, cout, "bias")
 	}
-	r := C.int(0)
-	if relu {
-		r = 1
-	}
+	r := cbool(relu)
 	if is32[T]() {
 		C.avb_conv_out_f32(f32p(y), f32p(src), C.long(ld), C.long(cout), C.long(hw), C.long(count), f32p(bias), r)
 	} else {
@@ -182,10 +184,7 @@ func convDz[T float32 | float64](dz []T, ld int, dy, y []T, cout, hw, count int)
 func biasSums[T float32 | float64](dz []T, ld, cout, hw, count int, acc []T, first bool) {
 	need(dz, matrixLen(cout, count*hw, ld), "masked gradient")
 	need(acc, cout, "bias gradient")
-	f := C.int(0)
-	if first {
-		f = 1
-	}
+	f := cbool(first)
 	if is32[T]() {
 		C.avb_bias_sums_f32(f32p(dz), C.long(ld), C.long(cout), C.long(hw), C.long(count), f32p(acc), f)
 	} else {
@@ -220,10 +219,7 @@ func narrowForward[T float32 | float64](s convShape, x, w, bias, y []T, relu boo
 	if bias != nil {
 		need(bias, s.cout, "bias")
 	}
-	r := C.int(0)
-	if relu {
-		r = 1
-	}
+	r := cbool(relu)
 	if is32[T]() {
 		C.avb_narrow_fwd_f32(cgeom(s), f32p(x), f32p(w), C.long(s.cout), f32p(bias), r, f32p(rows), f32p(y))
 	} else {
@@ -249,10 +245,7 @@ func narrowGrad[T float32 | float64](s convShape, x, y, dy, rows, lanes, dw, db 
 	if db != nil {
 		need(db, s.cout, "bias gradient")
 	}
-	f := C.int(0)
-	if first {
-		f = 1
-	}
+	f := cbool(first)
 	if is32[T]() {
 		C.avb_narrow_grad_f32(cgeom(s), f32p(x), f32p(y), f32p(dy), C.long(s.cout), f32p(rows), f32p(lanes), f32p(dw), f32p(db), f)
 	} else {
