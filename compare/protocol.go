@@ -86,7 +86,7 @@ func selectionText(sel Selection) string {
 	if sel == SelectLast {
 		return "last epoch (--select last: the shards have no val split); test metrics of that epoch"
 	}
-	return "best val accuracy (earliest on ties; among the epochs a method's admission rule admits, when it has one); test metrics of that epoch, never test-selected"
+	return "best val accuracy (lowest val cross-entropy on ties; among the epochs a method's admission rule admits, when it has one); test metrics of that epoch, never test-selected"
 }
 
 // splitsText is "train 5200 / val 744 / test 1498" (plus rows without a split).

@@ -24,9 +24,10 @@ type checkpoint struct {
 	Method    []byte // the method's state (Method.State)
 	BestEpoch int    // -1 before the first validation
 	BestScore float64
-	BestOK    bool   // BestEpoch met the method's admission rule
-	Rule      string // the method's admission rule, if any
-	Lengths   []int  // in a file: the length of every float slice, in floatSlices order
+	BestCE    float64 // BestEpoch's val cross-entropy, which breaks ties in BestScore
+	BestOK    bool    // BestEpoch met the method's admission rule
+	Rule      string  // the method's admission rule, if any
+	Lengths   []int   // in a file: the length of every float slice, in floatSlices order
 }
 
 type savedTensor struct {
@@ -42,7 +43,7 @@ type savedBN struct {
 
 func (t *trainer) snapshot(epoch int) (*checkpoint, error) {
 	ck := &checkpoint{Epoch: epoch, OptSteps: t.opt.steps, OptFirst: t.opt.first, OptSecond: t.opt.secnd,
-		BestEpoch: t.bestEpoch, BestScore: t.bestScore, BestOK: t.bestOK, Rule: t.rule}
+		BestEpoch: t.bestEpoch, BestScore: t.best.accuracy, BestCE: t.best.ce, BestOK: t.best.admitted, Rule: t.rule}
 	for _, p := range t.m.params {
 		ck.Params = append(ck.Params, savedTensor{Name: p.name, Shape: p.t.Shape().Clone(), Data: p.t.Data().([]float32)})
 	}

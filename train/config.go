@@ -217,8 +217,9 @@ type Config struct {
 // goes up when a fix changes what a run with the same configuration
 // computes. 2: the video embedding the methods and metrics read after a
 // step (OGM-GE's discrepancy ratio, the train line's shares) is the one the
-// head saw (op.GroupMean).
-const TrainerRevision = 2
+// head saw (op.GroupMean). 3: ties in val accuracy go to the epoch with the
+// lower val cross-entropy, not the earlier one.
+const TrainerRevision = 3
 
 // DefaultConfig returns the defaults: concat mode, small model, concat head,
 // embedding 128, 10 epochs, batch 32, SGD lr 1e-3 momentum 0.9 weight decay

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -134,6 +135,10 @@ func (e *ConfigError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.
 func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ErrDiverged is wrapped by the ConfigError of a run whose loss became
+// NaN or infinite.
+var ErrDiverged = errors.New("training diverged")
 
 // configErrorf is a ConfigError with a formatted message.
 func configErrorf(format string, a ...any) error {

@@ -93,8 +93,8 @@ func (t *trainer) step(s *Step, b *batch, acc *accum) error {
 		return err
 	}
 	if loss := values64(n.loss); len(loss) == 1 && (math.IsNaN(loss[0]) || math.IsInf(loss[0], 0)) {
-		return configErrorf("train: the %s loss is %g in epoch %d: training diverged; lower --lr (attr-reg: --lambda or --lambda-max)",
-			t.cfg.Mode, loss[0], s.Epoch+1)
+		return configErrorf("train: the %s loss is %g in epoch %d: %w; lower --lr (attr-reg: --lambda or --lambda-max)",
+			t.cfg.Mode, loss[0], s.Epoch+1, ErrDiverged)
 	}
 	s.Emb = [2][]float64{values64(n.emb[0]), values64(n.emb[1])}
 	s.Logits = values64(n.logits)

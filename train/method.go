@@ -99,8 +99,8 @@ type Method interface {
 	Report(m *Metrics)
 	// Eligible says whether an epoch with these val metrics may be the
 	// run's chosen one; rule describes the admission (empty: no rule).
-	// Among admitted epochs the highest val accuracy wins; when none is
-	// admitted, the highest of all.
+	// Among admitted epochs the highest val accuracy wins (the lower val
+	// cross-entropy on ties); when none is admitted, the highest of all.
 	Eligible(val Metrics) (ok bool, rule string)
 	// State and SetState save and restore what the method keeps between
 	// steps (random generators, adaptive weights) in checkpoints.

@@ -120,9 +120,8 @@ type trainer struct {
 	ld        *loader
 	opt       *optimizer
 	bestEpoch int
-	bestScore float64
-	bestOK    bool   // bestEpoch met the method's admission rule
-	rule      string // the method's admission rule, if any
+	best      valScore // bestEpoch's
+	rule      string   // the method's admission rule, if any
 	// trainMean is the train-mean embedding real use is measured with.
 	trainMean [2][]float64
 	batch     int // the graphs' batch size: cfg.Batch, or the largest split's when smaller
@@ -197,7 +196,7 @@ func (t *trainer) resume() (int, error) {
 	if err := t.method.SetState(ck.Method); err != nil {
 		return 0, fmt.Errorf("train: resume: %s: %s state: %w", path, t.cfg.Mode, err)
 	}
-	t.bestEpoch, t.bestScore, t.bestOK, t.rule = ck.BestEpoch, ck.BestScore, ck.BestOK, ck.Rule
+	t.bestEpoch, t.best, t.rule = ck.BestEpoch, valScore{ck.BestScore, ck.BestCE, ck.BestOK}, ck.Rule
 	return ck.Epoch, truncateMetrics(filepath.Join(t.cfg.Out, MetricsFile), ck.Epoch)
 }
 
@@ -240,9 +239,8 @@ func (t *trainer) epoch(ctx context.Context, epoch int) error {
 	if val != nil {
 		ok, rule := t.method.Eligible(*val)
 		t.rule = rule
-		score := val.Accuracy
-		if t.bestEpoch < 0 || ok && !t.bestOK || ok == t.bestOK && score > t.bestScore {
-			t.bestEpoch, t.bestScore, t.bestOK, improved = epoch, score, ok, true
+		if s := (valScore{val.Accuracy, val.CE, ok}); t.bestEpoch < 0 || s.beats(t.best) {
+			t.bestEpoch, t.best, improved = epoch, s, true
 		}
 	} else {
 		t.bestEpoch, improved = epoch, true
@@ -267,20 +265,37 @@ func (t *trainer) epoch(ctx context.Context, epoch int) error {
 	return nil
 }
 
+// valScore is what model selection compares epochs by.
+type valScore struct {
+	accuracy, ce float64 // on val
+	admitted     bool    // by the method's admission rule (Method.Eligible)
+}
+
+// beats says whether an epoch scoring s is chosen over one scoring best:
+// admitted epochs come first, then the higher val accuracy, then the lower
+// val cross-entropy (on a plateau of accuracy, the better fit, usually
+// later in training, rather than the first epoch to reach it).
+func (s valScore) beats(best valScore) bool {
+	if s.admitted != best.admitted {
+		return s.admitted
+	}
+	return s.accuracy > best.accuracy || s.accuracy == best.accuracy && s.ce < best.ce
+}
+
 // finish evaluates best.bin on val and test and writes result.json.
 func (t *trainer) finish(ctx context.Context) (*Result, error) {
 	res := &Result{RunDir: t.cfg.Out, Epochs: t.cfg.Epochs, BestEpoch: t.bestEpoch,
-		Selection: "highest val accuracy (earliest on ties)"}
+		Selection: "highest val accuracy (lowest val cross-entropy on ties)"}
 	switch {
 	case len(t.splits[ingest.SplitVal]) == 0:
 		res.Selection = "last epoch (no val rows)"
-	case t.rule != "" && t.bestOK:
-		res.Selection = "highest val accuracy among the epochs with " + t.rule + " (earliest on ties)"
+	case t.rule != "" && t.best.admitted:
+		res.Selection = "highest val accuracy among the epochs with " + t.rule + " (lowest val cross-entropy on ties)"
 	case t.rule != "":
-		res.Selection = "highest val accuracy (earliest on ties): no epoch had " + t.rule
+		res.Selection = "highest val accuracy (lowest val cross-entropy on ties): no epoch had " + t.rule
 	}
 	if t.rule != "" {
-		res.Admitted = &t.bestOK
+		res.Admitted = &t.best.admitted
 	}
 	path := filepath.Join(t.cfg.Out, BestFile)
 	ck, err := loadCheckpoint(path)

@@ -313,3 +313,28 @@ func TestResumeBeforeFirstCheckpoint(t *testing.T) {
 		t.Errorf("resume with another lr: %v, want a ConfigError naming lr", err)
 	}
 }
+
+// TestValScoreBeats: model selection puts admitted epochs first, then the
+// higher val accuracy, and on a tie in accuracy the lower val
+// cross-entropy, so a plateau does not go to its first epoch.
+func TestValScoreBeats(t *testing.T) {
+	best := valScore{accuracy: 0.9, ce: 0.2, admitted: true}
+	for _, c := range []struct {
+		s    valScore
+		want bool
+	}{
+		{valScore{0.95, 0.3, true}, true},   // higher accuracy
+		{valScore{0.9, 0.1, true}, true},    // same accuracy, better fit
+		{valScore{0.9, 0.2, true}, false},   // an exact tie keeps the earlier
+		{valScore{0.9, 0.3, true}, false},   // same accuracy, worse fit
+		{valScore{0.85, 0.01, true}, false}, // lower accuracy
+		{valScore{1, 0, false}, false},      // not admitted
+	} {
+		if got := c.s.beats(best); got != c.want {
+			t.Errorf("%+v beats %+v = %v, want %v", c.s, best, got, c.want)
+		}
+	}
+	if !(valScore{0.5, 2, true}).beats(valScore{1, 0, false}) {
+		t.Error("an admitted epoch must beat any epoch the rule did not admit")
+	}
+}
