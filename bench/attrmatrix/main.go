@@ -105,6 +105,8 @@ var variants = []variant{
 	attr("centered-net adaptive ig-mean enc", enc, sharesIG("centered", "net", train.BaselineMean)),
 	attr("centered-net adaptive ig-mean enc weighted (defaults)", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution"},
 		sharesIG("centered", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean enc weighted λmax20", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution",
+		"lambda-max": "20"}, sharesIG("centered", "net", train.BaselineMean)),
 }
 
 var screen = []variant{
@@ -121,8 +123,16 @@ var screen = []variant{
 		sharesIG("centered", "net", train.BaselineMean)),
 	attr("centered-net adaptive ig-mean enc λmax20", map[string]string{"penalty-to-encoders": "true", "lambda-max": "20"},
 		sharesIG("centered", "net", train.BaselineMean)),
-	attr("centered-net adaptive ig-mean enc weighted λmax20", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution",
-		"lambda-max": "20"}, sharesIG("centered", "net", train.BaselineMean)),
+	attr("margin-net adaptive ig-mean enc weighted λmax20", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution",
+		"lambda-max": "20"}, sharesIG("margin", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean enc weighted λmax50", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution",
+		"lambda-max": "50"}, sharesIG("centered", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-mean enc weighted λmax20 rate0.1", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution",
+		"lambda-max": "20", "lambda-rate": "0.1"}, sharesIG("centered", "net", train.BaselineMean)),
+	attr("centered-net adaptive ig-zero enc weighted", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution"},
+		sharesIG("centered", "net", train.BaselineZero)),
+	attr("centered-net adaptive ig-mean enc weighted rate0.1", map[string]string{"penalty-to-encoders": "true", "penalty-weights": "attribution",
+		"lambda-rate": "0.1"}, sharesIG("centered", "net", train.BaselineMean)),
 }
 
 // targets are the under-used modality's target shares (the other has the
@@ -164,7 +174,7 @@ func main() {
 			ts = append(ts, v)
 		}
 	}
-	m := &matrix{out: *out, sem: make(chan struct{}, *parallel), res: map[key]*train.Result{}}
+	m := &matrix{out: *out, sem: make(chan struct{}, *parallel), res: map[key]*train.Result{}, failed: map[key]error{}}
 	begin := time.Now()
 	for _, s := range ss {
 		for seed := 1; seed <= *seeds; seed++ {
@@ -240,10 +250,13 @@ type key struct {
 }
 
 type matrix struct {
-	out string
-	sem chan struct{}
-	mu  sync.Mutex
-	res map[key]*train.Result
+	out    string
+	sem    chan struct{}
+	mu     sync.Mutex
+	res    map[key]*train.Result
+	failed map[key]error // runs that stopped with an error (a diverged training)
+	// trained and reused count this invocation's runs.
+	trained, reused int
 }
 
 // runSet generates and extracts one set and seed, then trains the
@@ -317,6 +330,7 @@ func (m *matrix) runSet(ctx context.Context, s set, seed ingest.Seed, vs []varia
 	for _, j := range jobs {
 		if res, err := train.ReadResult(j.cfg.Out); err == nil && sameConfig(j.cfg) {
 			m.put(j.k, res)
+			m.reused++
 			continue
 		}
 		wg.Add(1)
@@ -329,7 +343,13 @@ func (m *matrix) runSet(ctx context.Context, s set, seed ingest.Seed, vs []varia
 			res, err := train.RunExamples(ctx, j.cfg, src)
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			if err != nil {
+			m.trained++
+			switch {
+			case errors.Is(err, train.ErrDiverged):
+				m.failed[j.k] = err // a result of the variant, reported
+				fmt.Fprintf(os.Stderr, "%-15s seed %d %-32s target %.2f: %v\n", j.k.set, j.k.seed, j.k.variant, j.k.target, err)
+				return
+			case err != nil:
 				if firstErr == nil {
 					firstErr = fmt.Errorf("%v: %w", j.k, err)
 				}
@@ -414,14 +434,15 @@ func figuresOf(r *train.Result, weak int) figures {
 func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []float64, seeds int, took time.Duration) {
 	fmt.Fprintf(w, "# attr-reg variants: shares, real use and accuracy on generated sets\n\n")
 	fmt.Fprintf(w, "Regenerate: `go run ./bench/attrmatrix -out /tmp/attrmatrix -results bench/RESULTS-attr-reg.md` "+
-		"(%d seeds, %s this time). Every run uses the demo's recipe (480 clips, tiny preset, 32×32 frames, small encoders "+
+		"(%d seeds; this time %d runs trained in %s, %d finished ones reused). Every run uses the demo's recipe (480 clips, tiny preset, 32×32 frames, small encoders "+
 		"embedding 64, SGD lr 0.01 momentum 0.9, batch 32, 16 epochs for fusion and 32 for the unimodal references); "+
 		"test split at the epoch chosen on val. Columns are of the set's under-used modality: its test share, the fusion "+
 		"model's probe (its part of the head alone), its ablation gain (test accuracy minus accuracy with it replaced by "+
 		"its train-mean embedding), its Shapley contribution to accuracy and the linear probe of its frozen encoder; "+
 		"mean ± std over seeds. *met* counts the seeds whose test share is within 0.05 of the target, *raised* those "+
 		"whose probe is at least %.2f above concat's on the same seed. Each run's shares are its own share definition "+
-		"(the variant's; concat's are the defaults').\n\n", seeds, took.Round(time.Second), raisedBy)
+		"(the variant's; concat's are the defaults').\n\n", seeds, m.trained, took.Round(time.Second), m.reused, raisedBy)
+	m.summary(w, ss, vs, ts, seeds)
 	for _, s := range ss {
 		weakName := [2]string{"audio", "video"}[s.weak]
 		fmt.Fprintf(w, "## %s\n\n%s. Under-used modality: %s.\n\n", s.name, s.about, weakName)
@@ -481,4 +502,55 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []float64, seeds
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// summary writes, for each attr-reg variant, on how many set × target ×
+// seed runs it meets each criterion of the defaults: the share within 0.05
+// of the target, the under-used modality's probe raised by raisedBy above
+// concat's on the same seed (and at all above it), both together, and test
+// accuracy at least concat's.
+func (m *matrix) summary(w io.Writer, ss []set, vs []variant, ts []float64, seeds int) {
+	fmt.Fprintf(w, "## Summary\n\nRuns of each variant (sets × targets × seeds) meeting each criterion.\n\n")
+	fmt.Fprintf(w, "| variant | share within 0.05 | probe ≥ concat's + %.2f | both | probe above concat's | test acc ≥ concat's | diverged |\n", raisedBy)
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|\n")
+	for _, v := range vs {
+		if v.mode == train.ModeConcat {
+			continue
+		}
+		var runs, met, raised, both, above, acc, diverged int
+		for _, s := range ss {
+			for _, t := range ts {
+				for seed := ingest.Seed(1); seed <= ingest.Seed(seeds); seed++ {
+					k := key{s.name, seed, v.name, t}
+					c := m.res[key{s.name, seed, "concat", ts[0]}]
+					if c == nil || c.Test == nil {
+						continue
+					}
+					if m.failed[k] != nil {
+						runs++
+						diverged++
+						continue
+					}
+					r := m.res[k]
+					if r == nil || r.Test == nil {
+						continue
+					}
+					runs++
+					f, cf := figuresOf(r, s.weak), figuresOf(c, s.weak)
+					okShare, okProbe := math.Abs(f.share-t) <= 0.05, f.probe >= cf.probe+raisedBy
+					met, raised, above = met+b2i(okShare), raised+b2i(okProbe), above+b2i(f.probe > cf.probe)
+					both, acc = both+b2i(okShare && okProbe), acc+b2i(f.acc >= cf.acc)
+				}
+			}
+		}
+		fmt.Fprintf(w, "| %s | %d/%d | %d/%d | %d/%d | %d/%d | %d/%d | %d |\n", v.name, met, runs, raised, runs, both, runs, above, runs, acc, runs, diverged)
+	}
+	fmt.Fprintln(w)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
