@@ -35,7 +35,7 @@ type Config struct {
 	Seconds float64 `json:"seconds"`
 
 	// Train is the training configuration of every mode, Params the per-mode settings
-	// (as compare's METHOD.FLAG=VALUE, e.g. attr-reg lambda 3, audio epochs 32).
+	// (as compare's METHOD.FLAG=VALUE, e.g. audio epochs 32).
 	Train  train.Config    `json:"train"`
 	Modes  []train.Mode    `json:"modes"`
 	Params []compare.Param `json:"params,omitempty"`
@@ -79,7 +79,6 @@ func DefaultConfig() Config {
 		Params: []compare.Param{
 			{Method: train.ModeAudio, Name: "epochs", Value: "32"},
 			{Method: train.ModeVideo, Name: "epochs", Value: "32"},
-			{Method: train.ModeAttrReg, Name: "lambda", Value: "3"},
 			{Method: train.ModeOGMGE, Name: "alpha", Value: "0.5"},
 		},
 		ExtractWorkers: 1, Parallel: min(2, runtime.NumCPU()),
