@@ -85,7 +85,7 @@ def main():
             "the pair, video the class), one set per design (synth seed 1), 3 training seeds; preset `tiny` "
             "(3 frames of 32×32), small encoders (embedding 64), SGD lr 0.01 momentum 0.9 weight decay 1e-4, "
             "batch 32, 16 epochs per fusion mode and 32 for the unimodal runs and umt's teachers; attr-reg "
-            "λ 3, ogm-ge α 0.5, the other methods at their authors' defaults. Epoch chosen on val, test "
+            "at its defaults, ogm-ge α 0.5, the other methods at their authors' defaults. Epoch chosen on val, test "
             "metrics of that epoch.", ""]
     notes = ""
     if os.path.exists(path):
