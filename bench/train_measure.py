@@ -26,9 +26,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STEPS_PER_EPOCH = 6  # 192 rows at batch 32
-# EPOCHS are the short and the long run whose difference gives the per-step figures: at least 60
-# steps apart for the tiny shapes, whose steps are short next to the noise of process start-up.
-EPOCHS = {"cremad": (1, 3), "tiny": (1, 11)}
+# EPOCHS are the short and the long run whose difference gives the per-step figures: 36 steps apart
+# for cremad and 180 for tiny, whose steps are short next to the noise of process start-up (12 steps
+# apart, the peer's cremad figure swung from 0.32 to 0.57 s between repetitions on an idle machine).
+EPOCHS = {"cremad": (1, 7), "tiny": (1, 31)}
 
 
 def log(*a):
@@ -232,7 +233,8 @@ def write(a, sections, started):
     if "cli" in sections:
         p("## `avbalance train` end to end (issue 17, item 1)\n")
         p("Per optimizer step, from the difference of a long and a short run over 192 train rows "
-          "(6 steps an epoch; 3 and 1 epochs for `cremad`, 11 and 1 for `tiny`; start-up, graph "
+          f"(6 steps an epoch; {EPOCHS['cremad'][1]} and {EPOCHS['cremad'][0]} epochs for `cremad`, "
+          f"{EPOCHS['tiny'][1]} and {EPOCHS['tiny'][0]} for `tiny`; start-up, graph "
           "building and the final evaluation cancel): "
           "`avbalance train --shards DIR --mode MODE` against `bench/train_peer.py` on the same rows "
           "(exported by bench/shardnpy). `cremad`: ogmge-cremad shards of the CREMA-D clips "
