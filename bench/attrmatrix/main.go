@@ -407,6 +407,14 @@ type figures struct {
 	lambda                                     float64
 }
 
+// metTarget says whether a run's test share of the under-used modality
+// ends within 0.05 of its target t.
+func metTarget(f figures, t float64) bool { return math.Abs(f.share-t) <= 0.05 }
+
+// raisedProbe says whether a run's probe of the under-used modality is at
+// least raisedBy above concat's (c) on the same seed.
+func raisedProbe(f, c figures) bool { return f.probe >= c.probe+raisedBy }
+
 func figuresOf(r *train.Result, weak int) figures {
 	t := r.Test
 	f := figures{acc: t.Accuracy, share: t.VideoShare, probe: t.ProbeVideo, lambda: math.NaN()}
@@ -475,10 +483,10 @@ func (m *matrix) report(w io.Writer, ss []set, vs []variant, ts []float64, seeds
 					}
 					f := figuresOf(r, s.weak)
 					fs = append(fs, f)
-					if math.Abs(f.share-t) <= 0.05 {
+					if metTarget(f, t) {
 						met++
 					}
-					if c := m.res[key{s.name, seed, "concat", ts[0]}]; c != nil && c.Test != nil && f.probe >= figuresOf(c, s.weak).probe+raisedBy {
+					if c := m.res[key{s.name, seed, "concat", ts[0]}]; c != nil && c.Test != nil && raisedProbe(f, figuresOf(c, s.weak)) {
 						raised++
 					}
 				}
@@ -537,7 +545,7 @@ func (m *matrix) summary(w io.Writer, ss []set, vs []variant, ts []float64, seed
 					}
 					runs++
 					f, cf := figuresOf(r, s.weak), figuresOf(c, s.weak)
-					okShare, okProbe := math.Abs(f.share-t) <= 0.05, f.probe >= cf.probe+raisedBy
+					okShare, okProbe := metTarget(f, t), raisedProbe(f, cf)
 					met, raised, above = met+b2i(okShare), raised+b2i(okProbe), above+b2i(f.probe > cf.probe)
 					both, acc = both+b2i(okShare && okProbe), acc+b2i(f.acc >= cf.acc)
 				}
