@@ -282,17 +282,20 @@ func (s valScore) beats(best valScore) bool {
 	return s.accuracy > best.accuracy || s.accuracy == best.accuracy && s.ce < best.ce
 }
 
+// onTies says how result.json's selection breaks ties (valScore.beats).
+const onTies = " (lowest val cross-entropy on ties)"
+
 // finish evaluates best.bin on val and test and writes result.json.
 func (t *trainer) finish(ctx context.Context) (*Result, error) {
 	res := &Result{RunDir: t.cfg.Out, Epochs: t.cfg.Epochs, BestEpoch: t.bestEpoch,
-		Selection: "highest val accuracy (lowest val cross-entropy on ties)"}
+		Selection: "highest val accuracy" + onTies}
 	switch {
 	case len(t.splits[ingest.SplitVal]) == 0:
 		res.Selection = "last epoch (no val rows)"
 	case t.rule != "" && t.best.admitted:
-		res.Selection = "highest val accuracy among the epochs with " + t.rule + " (lowest val cross-entropy on ties)"
+		res.Selection = "highest val accuracy among the epochs with " + t.rule + onTies
 	case t.rule != "":
-		res.Selection = "highest val accuracy (lowest val cross-entropy on ties): no epoch had " + t.rule
+		res.Selection = "highest val accuracy" + onTies + ": no epoch had " + t.rule
 	}
 	if t.rule != "" {
 		res.Admitted = &t.best.admitted
