@@ -25,9 +25,20 @@ type checkpoint struct {
 	BestEpoch int    // -1 before the first validation
 	BestScore float64
 	BestCE    float64 // BestEpoch's val cross-entropy, which breaks ties in BestScore
-	BestOK    bool    // BestEpoch met the method's admission rule
-	Rule      string  // the method's admission rule, if any
-	Lengths   []int   // in a file: the length of every float slice, in floatSlices order
+	BestRank  int     // BestEpoch's rank by the method's admission rule (Method.Eligible)
+	// BestOK is how checkpoints before BestRank (trainer revision 3) said
+	// BestEpoch met the rule: rank 1 (checkpoints still read it).
+	BestOK  bool
+	Rule    string // the method's admission rule, if any
+	Lengths []int  // in a file: the length of every float slice, in floatSlices order
+}
+
+// bestRank is BestRank, or 1 for an older checkpoint whose BestOK is set.
+func (ck *checkpoint) bestRank() int {
+	if ck.BestOK && ck.BestRank == 0 {
+		return 1
+	}
+	return ck.BestRank
 }
 
 type savedTensor struct {
@@ -43,7 +54,7 @@ type savedBN struct {
 
 func (t *trainer) snapshot(epoch int) (*checkpoint, error) {
 	ck := &checkpoint{Epoch: epoch, OptSteps: t.opt.steps, OptFirst: t.opt.first, OptSecond: t.opt.secnd,
-		BestEpoch: t.bestEpoch, BestScore: t.best.accuracy, BestCE: t.best.ce, BestOK: t.best.admitted, Rule: t.rule}
+		BestEpoch: t.bestEpoch, BestScore: t.best.accuracy, BestCE: t.best.ce, BestRank: t.best.rank, Rule: t.rule}
 	for _, p := range t.m.params {
 		ck.Params = append(ck.Params, savedTensor{Name: p.name, Shape: p.t.Shape().Clone(), Data: p.t.Data().([]float32)})
 	}

@@ -12,7 +12,7 @@ import (
 // TestCheckpointRoundTrip saves and loads a checkpoint in the current format
 // and reads one in the older, all-gob format.
 func TestCheckpointRoundTrip(t *testing.T) {
-	ck := &checkpoint{Epoch: 3, OptSteps: 7, Method: []byte("state"), BestEpoch: 2, BestScore: 0.5, BestOK: true, Rule: "admitted",
+	ck := &checkpoint{Epoch: 3, OptSteps: 7, Method: []byte("state"), BestEpoch: 2, BestScore: 0.5, BestRank: 2, Rule: "admitted",
 		Params:   []savedTensor{{Name: "a", Shape: []int{2}, Data: []float32{1, -2}}, {Name: "b", Shape: []int{1, 3}, Data: []float32{3, 4, 5.5}}},
 		BN:       []savedBN{{Name: "bn", Mean: []float32{0.25}, Var: []float32{2}}},
 		OptFirst: [][]float32{{1, 2}, {3, 4, 5}}, OptSecond: [][]float32{{6, 7}, {8, 9, 10}}}
@@ -45,5 +45,22 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	if _, err := loadCheckpoint(path); err == nil {
 		t.Error("a truncated checkpoint loads")
+	}
+}
+
+// TestCheckpointBestRank: a checkpoint written before BestRank existed
+// (trainer revision 3) said an admitted epoch with BestOK; it reads as rank 1.
+func TestCheckpointBestRank(t *testing.T) {
+	for _, c := range []struct {
+		ck   checkpoint
+		want int
+	}{
+		{checkpoint{BestOK: true}, 1},
+		{checkpoint{}, 0},
+		{checkpoint{BestRank: 2}, 2},
+	} {
+		if got := c.ck.bestRank(); got != c.want {
+			t.Errorf("%+v: rank %d, want %d", c.ck, got, c.want)
+		}
 	}
 }

@@ -218,8 +218,9 @@ type Config struct {
 // computes. 2: the video embedding the methods and metrics read after a
 // step (OGM-GE's discrepancy ratio, the train line's shares) is the one the
 // head saw (op.GroupMean). 3: ties in val accuracy go to the epoch with the
-// lower val cross-entropy, not the earlier one.
-const TrainerRevision = 3
+// lower val cross-entropy, not the earlier one. 4: attr-reg's selection
+// credits the epochs within half the tolerance (RankCredit).
+const TrainerRevision = 4
 
 // DefaultConfig returns the defaults: concat mode, small model, concat head,
 // embedding 128, 10 epochs, batch 32, SGD lr 1e-3 momentum 0.9 weight decay

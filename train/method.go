@@ -97,11 +97,13 @@ type Method interface {
 	// Report completes a pass's metrics (e.g. Loss for a method whose loss
 	// is not the cross-entropy alone).
 	Report(m *Metrics)
-	// Eligible says whether an epoch with these val metrics may be the
-	// run's chosen one; rule describes the admission (empty: no rule).
-	// Among admitted epochs the highest val accuracy wins (the lower val
-	// cross-entropy on ties); when none is admitted, the highest of all.
-	Eligible(val Metrics) (ok bool, rule string)
+	// Eligible ranks an epoch with these val metrics for the run's choice:
+	// 0 is not admitted. Among admitted epochs the highest val accuracy
+	// wins, each rank above 1 counting RankCredit val clips more (the
+	// lower val cross-entropy on ties); when none is admitted, the highest
+	// of all. rule describes the admission (empty: no rule); the chosen
+	// epoch's is result.json's.
+	Eligible(val Metrics) (rank int, rule string)
 	// State and SetState save and restore what the method keeps between
 	// steps (random generators, adaptive weights) in checkpoints.
 	State() ([]byte, error)
@@ -134,7 +136,7 @@ func (NoHooks) EndEpoch(*Epoch, Metrics, *Metrics) error { return nil }
 func (NoHooks) Report(*Metrics) {}
 
 // Eligible implements Method: every epoch, no rule.
-func (NoHooks) Eligible(Metrics) (bool, string) { return true, "" }
+func (NoHooks) Eligible(Metrics) (int, string) { return 1, "" }
 
 // State implements Method.
 func (NoHooks) State() ([]byte, error) { return nil, nil }

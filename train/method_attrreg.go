@@ -65,8 +65,9 @@ type AttrRegConfig struct {
 	Lambda     float64    `json:"lambda"`      // weight λ of the share penalty (the start value when adaptive)
 	LambdaMode LambdaMode `json:"lambda_mode"` // adaptive or fixed
 	// Tolerance is how far the mean shares may end from the target: the
-	// model selection's admission rule; the adaptive λ aims at half of it,
-	// so that shares met on the training batches stay met on held-out clips.
+	// model selection's admission rule (crediting the epochs within half of
+	// it, see Eligible); the adaptive λ aims at half of it, so that shares
+	// met on the training batches stay met on held-out clips.
 	Tolerance float64 `json:"tolerance"`
 	// LambdaRate is the adaptive λ's largest step: per training step, log λ
 	// moves by LambdaRate·clip((e − Tolerance/2)/(Tolerance/2), −1, 1) for
@@ -84,7 +85,7 @@ type AttrRegConfig struct {
 func (c *AttrRegConfig) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Lambda, "lambda", c.Lambda, "attr-reg: weight λ of the share penalty (with --lambda-mode adaptive its start value)")
 	fs.Var(&c.LambdaMode, "lambda-mode", "attr-reg: `mode` adaptive (λ follows the share error toward --tolerance) or fixed")
-	fs.Float64Var(&c.Tolerance, "tolerance", c.Tolerance, "attr-reg: the mean shares should end within this of --target (model selection admits only such epochs; the adaptive λ aims at half of it)")
+	fs.Float64Var(&c.Tolerance, "tolerance", c.Tolerance, "attr-reg: the mean shares should end within this of --target (model selection admits only such epochs and credits those within half of it; the adaptive λ aims at half of it)")
 	fs.Float64Var(&c.LambdaRate, "lambda-rate", c.LambdaRate, "attr-reg: adaptive λ's largest step per training step (log λ += rate·clip((error − tolerance/2)/(tolerance/2), ±1))")
 	fs.Float64Var(&c.LambdaMax, "lambda-max", c.LambdaMax, "attr-reg: upper bound of the adaptive λ")
 	fs.Var(&c.Weights, "penalty-weights", "attr-reg: average the per-sample penalty with the `weights` attribution (each sample's total attribution) or uniform (the paper's batch mean)")
@@ -330,10 +331,22 @@ func (m *attrReg) AfterBackward(s *Step) error {
 	return nil
 }
 
-// Eligible admits the epochs whose val shares are within the tolerance.
-func (m *attrReg) Eligible(val Metrics) (bool, string) {
-	ok := math.Abs(val.AudioShare-m.target[0]) <= m.cfg.Tolerance && math.Abs(val.VideoShare-m.target[1]) <= m.cfg.Tolerance
-	return ok, fmt.Sprintf("val shares within %g of the target %s", m.cfg.Tolerance, m.target)
+// Eligible admits the epochs whose val shares are within the tolerance,
+// and ranks those within half of it (where the adaptive λ aims) higher: a
+// val share of a few dozen clips is off by about 0.01 (its standard
+// error), so an epoch met only at the edge on val can miss on test
+// (bench/RESULTS-attr-reg.md).
+func (m *attrReg) Eligible(val Metrics) (int, string) {
+	e := math.Max(math.Abs(val.AudioShare-m.target[0]), math.Abs(val.VideoShare-m.target[1]))
+	rule := fmt.Sprintf("val shares within %g of the target %s", m.cfg.Tolerance, m.target)
+	ranked := fmt.Sprintf("%s, those within %g winning over epochs up to %g val clips more accurate", rule, m.cfg.Tolerance/2, math.Floor(RankCredit))
+	switch {
+	case e <= m.cfg.Tolerance/2:
+		return 2, ranked
+	case e <= m.cfg.Tolerance:
+		return 1, ranked
+	}
+	return 0, rule
 }
 
 func (m *attrReg) Report(r *Metrics) {

@@ -214,3 +214,25 @@ func TestShareDefinitionText(t *testing.T) {
 		t.Errorf("the paper's: %q, want %q", got, want)
 	}
 }
+
+// TestAttrRegEligibleRanks: attr-reg admits the epochs whose val shares
+// are within the tolerance of the target and ranks those within half of it
+// higher; the rule says so, except for an epoch it does not admit.
+func TestAttrRegEligibleRanks(t *testing.T) {
+	m := &attrReg{cfg: *defaultAttrReg(), target: Target{0.3, 0.7}}
+	const admission = "val shares within 0.05 of the target audio=0.3,video=0.7"
+	const ranked = admission + ", those within 0.025 winning over epochs up to 3 val clips more accurate"
+	for _, c := range []struct {
+		video float64
+		rank  int
+		rule  string
+	}{
+		{0.7, 2, ranked}, {0.68, 2, ranked}, {0.72, 2, ranked}, {0.66, 1, ranked}, {0.74, 1, ranked},
+		{0.64, 0, admission}, {0.76, 0, admission},
+	} {
+		rank, rule := m.Eligible(Metrics{AudioShare: 1 - c.video, VideoShare: c.video})
+		if rank != c.rank || rule != c.rule {
+			t.Errorf("video share %g: rank %d, rule %q; want %d, %q", c.video, rank, rule, c.rank, c.rule)
+		}
+	}
+}

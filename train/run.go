@@ -121,7 +121,7 @@ type trainer struct {
 	opt       *optimizer
 	bestEpoch int
 	best      valScore // bestEpoch's
-	rule      string   // the method's admission rule, if any
+	rule      string   // the method's admission rule, if any, as Eligible gave it for bestEpoch
 	// trainMean is the train-mean embedding real use is measured with.
 	trainMean [2][]float64
 	batch     int // the graphs' batch size: cfg.Batch, or the largest split's when smaller
@@ -196,7 +196,7 @@ func (t *trainer) resume() (int, error) {
 	if err := t.method.SetState(ck.Method); err != nil {
 		return 0, fmt.Errorf("train: resume: %s: %s state: %w", path, t.cfg.Mode, err)
 	}
-	t.bestEpoch, t.best, t.rule = ck.BestEpoch, valScore{ck.BestScore, ck.BestCE, ck.BestOK}, ck.Rule
+	t.bestEpoch, t.best, t.rule = ck.BestEpoch, valScore{ck.BestScore, ck.BestCE, ck.bestRank(), len(t.splits[ingest.SplitVal])}, ck.Rule
 	return ck.Epoch, truncateMetrics(filepath.Join(t.cfg.Out, MetricsFile), ck.Epoch)
 }
 
@@ -237,10 +237,9 @@ func (t *trainer) epoch(ctx context.Context, epoch int) error {
 	}
 	improved := false
 	if val != nil {
-		ok, rule := t.method.Eligible(*val)
-		t.rule = rule
-		if s := (valScore{val.Accuracy, val.CE, ok}); t.bestEpoch < 0 || s.beats(t.best) {
-			t.bestEpoch, t.best, improved = epoch, s, true
+		rank, rule := t.method.Eligible(*val)
+		if s := (valScore{val.Accuracy, val.CE, rank, val.Clips}); t.bestEpoch < 0 || s.beats(t.best) {
+			t.bestEpoch, t.best, t.rule, improved = epoch, s, rule, true
 		}
 	} else {
 		t.bestEpoch, improved = epoch, true
@@ -268,18 +267,39 @@ func (t *trainer) epoch(ctx context.Context, epoch int) error {
 // valScore is what model selection compares epochs by.
 type valScore struct {
 	accuracy, ce float64 // on val
-	admitted     bool    // by the method's admission rule (Method.Eligible)
+	rank         int     // by the method's admission rule (Method.Eligible); 0: not admitted
+	clips        int     // in the val split
+}
+
+// RankCredit is what each rank above 1 of Method.Eligible is worth in
+// model selection, in val clips: an epoch one rank higher wins over
+// epochs up to 3 clips more accurate on val (3.5, so that a credited
+// accuracy never ties with one of whole clips). A few clips is what
+// separates the epochs of a plateau of accuracy, where a rank should
+// decide, while an epoch much less accurate is not chosen for its rank;
+// counted in clips, the credit shrinks as a larger val split makes
+// accuracy, and the shares a rank is given for, more certain.
+const RankCredit = 3.5
+
+// credited is the val accuracy with the rank's credit.
+func (s valScore) credited() float64 {
+	if s.rank <= 1 || s.clips == 0 {
+		return s.accuracy
+	}
+	return s.accuracy + RankCredit*float64(s.rank-1)/float64(s.clips)
 }
 
 // beats says whether an epoch scoring s is chosen over one scoring best:
-// admitted epochs come first, then the higher val accuracy, then the lower
-// val cross-entropy (on a plateau of accuracy, the better fit, usually
-// later in training, rather than the first epoch to reach it).
+// admitted epochs come first, then the higher val accuracy with the rank's
+// credit, then the lower val cross-entropy (on a plateau of accuracy, the
+// better fit, usually later in training, rather than the first epoch to
+// reach it).
 func (s valScore) beats(best valScore) bool {
-	if s.admitted != best.admitted {
-		return s.admitted
+	if (s.rank > 0) != (best.rank > 0) {
+		return s.rank > 0
 	}
-	return s.accuracy > best.accuracy || s.accuracy == best.accuracy && s.ce < best.ce
+	a, b := s.credited(), best.credited()
+	return a > b || a == b && s.ce < best.ce
 }
 
 // onTies says how result.json's selection breaks ties (valScore.beats).
@@ -292,13 +312,14 @@ func (t *trainer) finish(ctx context.Context) (*Result, error) {
 	switch {
 	case len(t.splits[ingest.SplitVal]) == 0:
 		res.Selection = "last epoch (no val rows)"
-	case t.rule != "" && t.best.admitted:
+	case t.rule != "" && t.best.rank > 0:
 		res.Selection = "highest val accuracy among the epochs with " + t.rule + onTies
 	case t.rule != "":
 		res.Selection = "highest val accuracy" + onTies + ": no epoch had " + t.rule
 	}
 	if t.rule != "" {
-		res.Admitted = &t.best.admitted
+		admitted := t.best.rank > 0
+		res.Admitted = &admitted
 	}
 	path := filepath.Join(t.cfg.Out, BestFile)
 	ck, err := loadCheckpoint(path)

@@ -315,26 +315,29 @@ func TestResumeBeforeFirstCheckpoint(t *testing.T) {
 }
 
 // TestValScoreBeats: model selection puts admitted epochs first, then the
-// higher val accuracy, and on a tie in accuracy the lower val
-// cross-entropy, so a plateau does not go to its first epoch.
+// higher val accuracy with RankCredit val clips for each rank above 1, and
+// on a tie the lower val cross-entropy, so a plateau does not go to its
+// first epoch.
 func TestValScoreBeats(t *testing.T) {
-	best := valScore{accuracy: 0.9, ce: 0.2, admitted: true}
+	best := valScore{accuracy: 0.9, ce: 0.2, rank: 1, clips: 100}
 	for _, c := range []struct {
 		s    valScore
 		want bool
 	}{
-		{valScore{0.95, 0.3, true}, true},   // higher accuracy
-		{valScore{0.9, 0.1, true}, true},    // same accuracy, better fit
-		{valScore{0.9, 0.2, true}, false},   // an exact tie keeps the earlier
-		{valScore{0.9, 0.3, true}, false},   // same accuracy, worse fit
-		{valScore{0.85, 0.01, true}, false}, // lower accuracy
-		{valScore{1, 0, false}, false},      // not admitted
+		{valScore{0.95, 0.3, 1, 100}, true},   // higher accuracy
+		{valScore{0.9, 0.1, 1, 100}, true},    // same accuracy, better fit
+		{valScore{0.9, 0.2, 1, 100}, false},   // an exact tie keeps the earlier
+		{valScore{0.9, 0.3, 1, 100}, false},   // same accuracy, worse fit
+		{valScore{0.85, 0.01, 1, 100}, false}, // lower accuracy
+		{valScore{1, 0, 0, 100}, false},       // not admitted
+		{valScore{0.87, 2, 2, 100}, true},     // a higher rank, 3 clips less accurate
+		{valScore{0.86, 0, 2, 100}, false},    // a higher rank, 4 clips less accurate
 	} {
 		if got := c.s.beats(best); got != c.want {
 			t.Errorf("%+v beats %+v = %v, want %v", c.s, best, got, c.want)
 		}
 	}
-	if !(valScore{0.5, 2, true}).beats(valScore{1, 0, false}) {
+	if !(valScore{0.5, 2, 1, 100}).beats(valScore{1, 0, 0, 100}) {
 		t.Error("an admitted epoch must beat any epoch the rule did not admit")
 	}
 }
