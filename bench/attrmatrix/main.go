@@ -141,10 +141,11 @@ var targets = []float64{0.5, 0.7}
 
 // targetFor is the target that gives the set's under-used modality share w.
 func (s set) targetFor(w float64) train.Target {
+	rest := math.Round((1-w)*1e9) / 1e9 // 0.3, not 0.30000000000000004
 	if s.weak == 0 {
-		return train.Target{w, 1 - w}
+		return train.Target{w, rest}
 	}
-	return train.Target{1 - w, w}
+	return train.Target{rest, w}
 }
 
 func main() {
