@@ -82,41 +82,48 @@ def clean(path):
     subprocess.run(["rm", "-rf", path], check=True)
 
 
-def avb_train(a, shards, mode, epochs, threads, out, extra=()):
+# PIN runs a process on the first core alone: with one thread, a process may still use a second
+# core for what runs beside its compute thread (Go's loader and garbage collector while a cgo call
+# holds the compute thread; PyTorch's own helpers), so "1 thread" and "1 core" differ.
+PIN = ["taskset", "-c", "0"]
+
+
+def avb_train(a, shards, mode, epochs, threads, out, pin=False):
     clean(out)
-    c = Child([a.avbalance, "train", "--shards", shards, "--mode", mode, "--epochs", str(epochs),
-               "--out", out, "--quiet", *extra], {"GOMAXPROCS": str(threads)})
+    c = Child((PIN if pin else []) + [a.avbalance, "train", "--shards", shards, "--mode", mode, "--epochs",
+                                      str(epochs), "--out", out, "--quiet"], {"GOMAXPROCS": str(threads)})
     clean(out)
     return c
 
 
-def peer_train(a, npy, mode, epochs, threads, out, extra=()):
+def peer_train(a, npy, mode, epochs, threads, out, pin=False):
     clean(out)
-    c = Child(["/usr/bin/python3", os.path.join(HERE, "train_peer.py"), "--data", npy, "--out", out,
-               "--epochs", str(epochs), "--mode", mode, "--threads", str(threads), *extra])
+    c = Child((PIN if pin else []) + ["/usr/bin/python3", os.path.join(HERE, "train_peer.py"), "--data", npy,
+                                      "--out", out, "--epochs", str(epochs), "--mode", mode, "--threads", str(threads)])
     clean(out)
     return c
 
 
 def cli(a):
-    """Per-step CPU and wall of `avbalance train` and of the peer, 1 and 2 threads."""
+    """Per-step CPU and wall of `avbalance train` and of the peer: 1 thread, 1 thread on 1 core, 2 threads."""
     rows = []
     for shape in ("cremad", "tiny"):
         shards, npy = os.path.join(a.work, f"shards-{shape}-192"), os.path.join(a.work, f"npy-{shape}-192")
         for mode in ("concat", "attr-reg"):
             l0 = load()
-            res = {}  # (who, threads) -> list of (cpu, wall) per step
+            res = {}  # (who, setting) -> list of (cpu, wall, rss) per step; setting 1, "1c" (pinned) or 2
             for rep in range(a.reps):
-                for threads in (1, 2):
+                for setting in (1, "1c", 2):
+                    threads, pin = (1, True) if setting == "1c" else (setting, False)
                     runs = {}
                     short, long = EPOCHS[shape]
                     for epochs in (short, long):
-                        runs["go", epochs] = avb_train(a, shards, mode, epochs, threads, os.path.join(a.work, "run-go"))
-                        runs["py", epochs] = peer_train(a, npy, mode, epochs, threads, os.path.join(a.work, "run-py"))
+                        runs["go", epochs] = avb_train(a, shards, mode, epochs, threads, os.path.join(a.work, "run-go"), pin)
+                        runs["py", epochs] = peer_train(a, npy, mode, epochs, threads, os.path.join(a.work, "run-py"), pin)
                     for who in ("go", "py"):
                         s, l = runs[who, short], runs[who, long]
                         steps = (long - short) * STEPS_PER_EPOCH
-                        res.setdefault((who, threads), []).append(
+                        res.setdefault((who, setting), []).append(
                             ((l.cpu - s.cpu) / steps, (l.wall - s.wall) / steps, l.rss_mb))
                 log(shape, mode, "rep", rep, {k: v[-1] for k, v in res.items()})
             rows.append({"shape": shape, "mode": mode, "res": res, "load": (l0, load())})
@@ -242,23 +249,34 @@ def write(a, sections, started):
           "3 frames 32²).\n")
         p("Wall time on this shared machine depends on how much of the 2 cores the process got, so "
           "the 2/1-thread wall ratio is given as the median of the per-repetition ratios and as the "
-          "ratio of the fastest repetitions (the closest this machine comes to quiet).\n")
+          "ratio of the fastest repetitions (the closest this machine comes to quiet). With one thread "
+          "a process still runs some work beside its compute thread on the other core (Go: the loader "
+          "and the garbage collector while a cgo call holds the compute thread), so the 1-thread run "
+          "is also measured pinned to one core (`taskset -c 0`): 2 threads against 1 core is how much "
+          "the second core adds.\n")
         p("| shape | mode | load | avbalance CPU/step, 1 thread | PyTorch CPU/step, 1 thread | "
           "**avbalance/PyTorch CPU** (target ≤ 1.0) | avbalance CPU/step, 2 threads | "
           "avbalance wall/step, 1 → 2 threads (fastest) | **2/1 thread wall**, median / fastest "
-          "(target ≤ 0.6 when quiet) | PyTorch wall/step, 1 → 2 threads (fastest) | peak RSS avbalance / PyTorch |")
-        p("|---|---|---|---|---|---|---|---|---|---|---|")
+          "(target ≤ 0.6 when quiet) | PyTorch wall/step, 1 → 2 threads (fastest) | "
+          "avbalance wall/step, 1 core | **2 threads / 1 core wall**, median / fastest | "
+          "PyTorch 2 threads / 1 core wall, fastest | peak RSS avbalance / PyTorch |")
+        p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in sections["cli"]:
             res = r["res"]
             g1, p1, g2, p2 = res["go", 1], res["py", 1], res["go", 2], res["py", 2]
+            gc, pc = res["go", "1c"], res["py", "1c"]
             ratio = median([g[0] / q[0] for g, q in zip(g1, p1)])
             scale = median([b[1] / c[1] for b, c in zip(g2, g1)])
             fast = min(x[1] for x in g2) / min(x[1] for x in g1)
+            core = median([b[1] / c[1] for b, c in zip(g2, gc)])
+            core_fast = min(x[1] for x in g2) / min(x[1] for x in gc)
+            peer_core = min(x[1] for x in p2) / min(x[1] for x in pc)
             p(f"| {r['shape']} | {r['mode']} | {r['load'][0]:.1f} → {r['load'][1]:.1f} | "
               f"{median([x[0] for x in g1]):.3f} s | {median([x[0] for x in p1]):.3f} s | **{ratio:.2f}×** | "
               f"{median([x[0] for x in g2]):.3f} s | "
               f"{min(x[1] for x in g1):.3f} → {min(x[1] for x in g2):.3f} s | **{scale:.2f} / {fast:.2f}** | "
               f"{min(x[1] for x in p1):.3f} → {min(x[1] for x in p2):.3f} s | "
+              f"{min(x[1] for x in gc):.3f} s | **{core:.2f} / {core_fast:.2f}** | {peer_core:.2f} | "
               f"{median([x[2] for x in g1]):.0f} / {median([x[2] for x in p1]):.0f} MB |")
         p("")
     if "steps" in sections:
