@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"fmt"
+	"math"
 	"os"
 
 	"gorgonia.org/tensor"
@@ -96,7 +97,22 @@ func (ck *checkpoint) floatSlices() []*[]float32 {
 // one, which took a tenth of a small model's training time).
 const checkpointMagic = "avbalance checkpoint 2\n"
 
-func saveCheckpoint(path string, ck *checkpoint) error {
+// saveCheckpoint encodes ck once and writes it to every path, in order.
+func saveCheckpoint(ck *checkpoint, paths ...string) error {
+	b, err := encodeCheckpoint(ck)
+	if err != nil {
+		return fmt.Errorf("train: encode %s: %w", paths[0], err)
+	}
+	for _, path := range paths {
+		if err := atomicfile.Write(path, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encodeCheckpoint is ck in the current format (checkpointMagic).
+func encodeCheckpoint(ck *checkpoint) ([]byte, error) {
 	head := *ck
 	head.Params = append([]savedTensor(nil), ck.Params...)
 	head.BN = append([]savedBN(nil), ck.BN...)
@@ -113,19 +129,20 @@ func saveCheckpoint(path string, ck *checkpoint) error {
 	}
 	var hb bytes.Buffer
 	if err := gob.NewEncoder(&hb).Encode(&head); err != nil {
-		return fmt.Errorf("train: encode %s: %w", path, err)
+		return nil, err
 	}
 	b := make([]byte, 0, len(checkpointMagic)+8+hb.Len()+4*n)
 	b = append(b, checkpointMagic...)
 	b = binary.LittleEndian.AppendUint64(b, uint64(hb.Len()))
 	b = append(b, hb.Bytes()...)
+	// A plain loop: binary.Append took 3.5× as long (2.6 against 0.74 ms
+	// for the tiny model's 2.4 MB, at every epoch's save).
 	for _, f := range data {
-		var err error
-		if b, err = binary.Append(b, binary.LittleEndian, *f); err != nil {
-			return fmt.Errorf("train: encode %s: %w", path, err)
+		for _, v := range *f {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 		}
 	}
-	return atomicfile.Write(path, b)
+	return b, nil
 }
 
 func loadCheckpoint(path string) (*checkpoint, error) {

@@ -18,7 +18,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		OptFirst: [][]float32{{1, 2}, {3, 4, 5}}, OptSecond: [][]float32{{6, 7}, {8, 9, 10}}}
 	dir := t.TempDir()
 	path := filepath.Join(dir, CheckpointFile)
-	if err := saveCheckpoint(path, ck); err != nil {
+	if err := saveCheckpoint(ck, path); err != nil {
 		t.Fatal(err)
 	}
 	got, err := loadCheckpoint(path)

@@ -248,12 +248,11 @@ func (t *trainer) epoch(ctx context.Context, epoch int) error {
 	if err != nil {
 		return err
 	}
+	paths := []string{filepath.Join(t.cfg.Out, CheckpointFile)}
 	if improved {
-		if err := saveCheckpoint(filepath.Join(t.cfg.Out, BestFile), ck); err != nil {
-			return err
-		}
+		paths = []string{filepath.Join(t.cfg.Out, BestFile), paths[0]}
 	}
-	if err := saveCheckpoint(filepath.Join(t.cfg.Out, CheckpointFile), ck); err != nil {
+	if err := saveCheckpoint(ck, paths...); err != nil {
 		return err
 	}
 	msg := fmt.Sprintf("epoch %d/%d train loss %.4f acc %.3f", epoch+1, t.cfg.Epochs, tm.Loss, tm.Accuracy)
