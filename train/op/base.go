@@ -133,12 +133,12 @@ func Cast(x []float64, dt tensor.Dtype) any {
 // (GOMAXPROCS).
 func Parallelism() int { return max(1, runtime.GOMAXPROCS(0)) }
 
-// blocks splits [0,n) into one contiguous block per worker, w = 0..P-1 with
+// Blocks splits [0,n) into one contiguous block per worker, w = 0..P-1 with
 // P = min(Parallelism(), ⌈n/grain⌉), and runs f(w, lo, hi) for each block on
 // its own goroutine (on the caller's when P is 1). The split depends only
 // on n, grain and P, so sums over a block, and the order blocks are combined
 // in, are deterministic.
-func blocks(n, grain int, f func(w, lo, hi int)) {
+func Blocks(n, grain int, f func(w, lo, hi int)) {
 	p := min(Parallelism(), (n+grain-1)/max(grain, 1))
 	if p <= 1 {
 		f(0, 0, n)

@@ -140,7 +140,7 @@ func convForward[T float32 | float64](s convShape, idx []int32, work *scratch, k
 		nw, per := narrowOut(s.cout)*s.ck, narrowLen[T](s)
 		buf := scratchOf[T](work, nw+workers(s.n)*per)
 		clear(buf[copy(buf[:nw], w):nw])
-		blocks(s.n, 1, func(wk, lo, hi int) {
+		Blocks(s.n, 1, func(wk, lo, hi int) {
 			rows := buf[nw+wk*per : nw+(wk+1)*per]
 			for i := lo; i < hi; i++ {
 				narrowForward(s, sample(x, i, s.size()), buf[:nw], bias, sample(y, i, s.cout*s.hw), relu, rows)
@@ -159,7 +159,7 @@ func convForward[T float32 | float64](s convShape, idx []int32, work *scratch, k
 	}
 	per := colLen + tmpLen + s.padLen()
 	buf := scratchOf[T](work, p*per)
-	blocks(ngroups, 1, func(wk, lo, hi int) {
+	Blocks(ngroups, 1, func(wk, lo, hi int) {
 		mine := buf[wk*per : (wk+1)*per]
 		cols, tmp, pad := mine[:colLen], mine[colLen:colLen+tmpLen], mine[colLen+tmpLen:]
 		for k := lo; k < hi; k++ {
@@ -241,7 +241,7 @@ func convBackward[T float32 | float64](s convShape, idx []int32, work *scratch, 
 		}
 		return pw, pb
 	}
-	blocks(ngroups, 1, func(wk, lo, hi int) {
+	Blocks(ngroups, 1, func(wk, lo, hi int) {
 		mine := buf[wk*per : (wk+1)*per]
 		cut := func(n int) []T {
 			part := mine[:n]

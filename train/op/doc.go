@@ -12,7 +12,7 @@
 // run to run (a training step allocates no activations), and computes
 // through kernel functions over slices: the element-wise and copy loops
 // in C (kernels.c, vectorized by the C compiler), the matrix products in
-// BLAS. Work is split over the cores by one function, blocks, in a way that
+// BLAS. Work is split over the cores by one function, Blocks, in a way that
 // depends only on the sizes and GOMAXPROCS, so results are deterministic.
 //
 // gorgonia's matrix products and the convolutions' gemms go to OpenBLAS

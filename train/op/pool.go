@@ -95,7 +95,7 @@ func (op *meanPoolGradOp) Do(in ...G.Value) (G.Value, error) {
 
 // meanRows sets y[r] to the mean of x's row r of n elements (summed in order).
 func meanRows[T float32 | float64](x, y []T, n int) {
-	blocks(len(y), max(1, elementGrain/n), func(_, lo, hi int) {
+	Blocks(len(y), max(1, elementGrain/n), func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			var acc T
 			for _, v := range x[r*n : (r+1)*n] {
@@ -108,7 +108,7 @@ func meanRows[T float32 | float64](x, y []T, n int) {
 
 // spreadRows sets row r of dx (n elements) to dy[r]/n.
 func spreadRows[T float32 | float64](dy, dx []T, n int) {
-	blocks(len(dy), max(1, elementGrain/n), func(_, lo, hi int) {
+	Blocks(len(dy), max(1, elementGrain/n), func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			v := dy[r] / T(n)
 			row := dx[r*n : (r+1)*n]

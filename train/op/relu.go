@@ -33,10 +33,10 @@ func (op *reluOp) Do(in ...G.Value) (G.Value, error) {
 	switch x := t[0].Data().(type) {
 	case []float32:
 		out := y.Data().([]float32)
-		blocks(len(x), elementGrain, func(_, lo, hi int) { biasReLU(out[lo:hi], x[lo:hi], 0, true) })
+		Blocks(len(x), elementGrain, func(_, lo, hi int) { biasReLU(out[lo:hi], x[lo:hi], 0, true) })
 	case []float64:
 		out := y.Data().([]float64)
-		blocks(len(x), elementGrain, func(_, lo, hi int) { biasReLU(out[lo:hi], x[lo:hi], 0, true) })
+		Blocks(len(x), elementGrain, func(_, lo, hi int) { biasReLU(out[lo:hi], x[lo:hi], 0, true) })
 	}
 	return y, nil
 }
@@ -67,10 +67,10 @@ func (op *reluGradOp) Do(in ...G.Value) (G.Value, error) {
 	switch y := t[0].Data().(type) {
 	case []float32:
 		dy, d := t[1].Data().([]float32), dx.Data().([]float32)
-		blocks(len(y), elementGrain, func(_, lo, hi int) { maskPositive(y[lo:hi], dy[lo:hi], d[lo:hi]) })
+		Blocks(len(y), elementGrain, func(_, lo, hi int) { maskPositive(y[lo:hi], dy[lo:hi], d[lo:hi]) })
 	case []float64:
 		dy, d := t[1].Data().([]float64), dx.Data().([]float64)
-		blocks(len(y), elementGrain, func(_, lo, hi int) { maskPositive(y[lo:hi], dy[lo:hi], d[lo:hi]) })
+		Blocks(len(y), elementGrain, func(_, lo, hi int) { maskPositive(y[lo:hi], dy[lo:hi], d[lo:hi]) })
 	}
 	return dx, nil
 }
