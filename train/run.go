@@ -189,8 +189,15 @@ func (t *trainer) resume() (int, error) {
 	if err := t.m.restoreWeights(ck, path); err != nil {
 		return 0, err
 	}
-	if len(ck.OptFirst) != len(t.opt.first) {
-		return 0, fmt.Errorf("train: resume: %s has optimizer state for %d tensors, want %d", path, len(ck.OptFirst), len(t.opt.first))
+	if len(ck.OptFirst) != len(t.opt.first) || len(ck.OptSecond) != len(t.opt.first) {
+		return 0, fmt.Errorf("train: resume: %s has optimizer state for %d and %d tensors, want %d",
+			path, len(ck.OptFirst), len(ck.OptSecond), len(t.opt.first))
+	}
+	for i, p := range t.tn.used {
+		if len(ck.OptFirst[i]) != p.t.Len() || len(ck.OptSecond[i]) != p.t.Len() {
+			return 0, fmt.Errorf("train: resume: %s: the optimizer state of tensor %d (%s) has %d and %d values, want %d",
+				path, i, p.name, len(ck.OptFirst[i]), len(ck.OptSecond[i]), p.t.Len())
+		}
 	}
 	t.opt.steps, t.opt.first, t.opt.secnd = ck.OptSteps, ck.OptFirst, ck.OptSecond
 	if err := t.method.SetState(ck.Method); err != nil {

@@ -314,6 +314,31 @@ func TestResumeBeforeFirstCheckpoint(t *testing.T) {
 	}
 }
 
+// TestResumeRejectsOptimizerStateOfOtherSizes: a checkpoint whose
+// optimizer moments do not match the model's tensors stops the resume with
+// an error naming the tensor, rather than an index panic mid-update.
+func TestResumeRejectsOptimizerStateOfOtherSizes(t *testing.T) {
+	src := synthExamples(40, 6)
+	cfg := tinyConfig(t.TempDir(), ModeConcat)
+	cfg.Epochs = 1
+	if _, err := RunExamples(context.Background(), cfg, src); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(cfg.Out, CheckpointFile)
+	ck, err := loadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck.OptSecond[0] = ck.OptSecond[0][1:]
+	if err := saveCheckpoint(ck, path); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Epochs, cfg.Resume = 2, true
+	if _, err := RunExamples(context.Background(), cfg, src); err == nil || !strings.Contains(err.Error(), "optimizer state of tensor 0") {
+		t.Errorf("resume from moments of another size: %v, want an error naming tensor 0", err)
+	}
+}
+
 // TestValScoreBeats: model selection puts admitted epochs first, then the
 // higher val accuracy with RankCredit val clips for each rank above 1, and
 // on a tie the lower val cross-entropy, so a plateau does not go to its
