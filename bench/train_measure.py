@@ -40,6 +40,26 @@ def load():
     return os.getloadavg()[0]
 
 
+def cpu_ticks():
+    """(stolen, wanted) clock ticks of all CPUs so far, from /proc/stat ((0, 0) where it is absent):
+    wanted is the time this machine ran or wanted to run (all but idle and I/O wait), stolen the
+    part of it the hypervisor gave to other machines. On a shared VM steal is what makes wall time,
+    and the 2-thread figures above all, unreliable; the load average does not show it."""
+    try:
+        with open("/proc/stat") as f:
+            t = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    t += [0] * (8 - len(t))
+    return t[7], sum(t) - t[3] - t[4]
+
+
+def steal_share(t0, t1):
+    """The share of the wanted CPU time between two cpu_ticks() readings that was stolen."""
+    wanted = t1[1] - t0[1]
+    return (t1[0] - t0[0]) / wanted if wanted > 0 else 0.0
+
+
 def run(cmd, env=None):
     """Runs cmd with env added to the environment; returns (wall_s, stdout)."""
     e = dict(os.environ)
@@ -110,7 +130,7 @@ def cli(a):
     for shape in ("cremad", "tiny"):
         shards, npy = os.path.join(a.work, f"shards-{shape}-192"), os.path.join(a.work, f"npy-{shape}-192")
         for mode in ("concat", "attr-reg"):
-            l0 = load()
+            l0, t0 = load(), cpu_ticks()
             res = {}  # (who, setting) -> list of (cpu, wall, rss) per step; setting 1, "1c" (pinned) or 2
             for rep in range(a.reps):
                 for setting in (1, "1c", 2):
@@ -126,7 +146,8 @@ def cli(a):
                         res.setdefault((who, setting), []).append(
                             ((l.cpu - s.cpu) / steps, (l.wall - s.wall) / steps, l.rss_mb))
                 log(shape, mode, "rep", rep, {k: v[-1] for k, v in res.items()})
-            rows.append({"shape": shape, "mode": mode, "res": res, "load": (l0, load())})
+            rows.append({"shape": shape, "mode": mode, "res": res, "load": (l0, load()),
+                         "steal": steal_share(t0, cpu_ticks())})
     return rows
 
 
@@ -228,6 +249,8 @@ def write(a, sections, started):
       f"{a.machine}). Same-run ratios: avbalance and the PyTorch peer (PyTorch {a.torch}) run in turns "
       "and every ratio is taken within a repetition; tables give medians over the repetitions and the "
       "1-minute load average before → after each block (the 2 cores are shared with other sessions). "
+      "Steal is the share of the CPU time this machine wanted during a block that the hypervisor gave "
+      "to other machines (/proc/stat): the host's contention, which the load average does not show. "
       "CPU = user+system time of the process, all threads.\n")
     p("The PyTorch peer (bench/torch_peer.py) is the trainer's model configuration by configuration: "
       "small encoders (4 × conv3×3/2 + bias + ReLU, 16/32/64/embed channels, global mean), the concat "
@@ -254,7 +277,7 @@ def write(a, sections, started):
           "and the garbage collector while a cgo call holds the compute thread), so the 1-thread run "
           "is also measured pinned to one core (`taskset -c 0`): 2 threads against 1 core is how much "
           "the second core adds.\n")
-        p("| shape | mode | load | avbalance CPU/step, 1 thread | PyTorch CPU/step, 1 thread | "
+        p("| shape | mode | load, steal | avbalance CPU/step, 1 thread | PyTorch CPU/step, 1 thread | "
           "**avbalance/PyTorch CPU** (target ≤ 1.0) | avbalance CPU/step, 2 threads | "
           "avbalance wall/step, 1 → 2 threads (fastest) | **2/1 thread wall**, median / fastest "
           "(target ≤ 0.6 when quiet) | PyTorch wall/step, 1 → 2 threads (fastest) | "
@@ -271,7 +294,7 @@ def write(a, sections, started):
             core = median([b[1] / c[1] for b, c in zip(g2, gc)])
             core_fast = min(x[1] for x in g2) / min(x[1] for x in gc)
             peer_core = min(x[1] for x in p2) / min(x[1] for x in pc)
-            p(f"| {r['shape']} | {r['mode']} | {r['load'][0]:.1f} → {r['load'][1]:.1f} | "
+            p(f"| {r['shape']} | {r['mode']} | {r['load'][0]:.1f} → {r['load'][1]:.1f}, {100 * r['steal']:.0f}% | "
               f"{median([x[0] for x in g1]):.3f} s | {median([x[0] for x in p1]):.3f} s | **{ratio:.2f}×** | "
               f"{median([x[0] for x in g2]):.3f} s | "
               f"{min(x[1] for x in g1):.3f} → {min(x[1] for x in g2):.3f} s | **{scale:.2f} / {fast:.2f}** | "
