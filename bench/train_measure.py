@@ -44,7 +44,7 @@ def cpu_ticks():
     """(stolen, wanted) clock ticks of all CPUs so far, from /proc/stat ((0, 0) where it is absent):
     wanted is the time this machine ran or wanted to run (all but idle and I/O wait), stolen the
     part of it the hypervisor gave to other machines. On a shared VM steal is what makes wall time,
-    and the 2-thread figures above all, unreliable; the load average does not show it."""
+    the 2-thread figures most of all, unreliable; the load average does not show it."""
     try:
         with open("/proc/stat") as f:
             t = [int(x) for x in f.readline().split()[1:9]]
